@@ -1,0 +1,33 @@
+// Command berth is one binary in three roles: the hidden re-exec roles
+// (container init, per-container shim), the daemon, and the client CLI.
+// The role is picked here before anything else runs: libcontainer's init
+// must start before other goroutines and before cobra.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"berth/internal/cli"
+	"berth/internal/runtime"
+	"berth/internal/shim"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "init":
+			runtime.Init() // never returns
+		case "shim":
+			os.Exit(shim.Main(os.Args[2:]))
+		case "daemon":
+			os.Exit(runDaemon(os.Args[2:]))
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	code := cli.Execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,316 @@
+package daemon
+
+import (
+	"berth/internal/backend"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	apievents "github.com/moby/moby/api/types/events"
+
+	"berth/internal/container"
+	"berth/internal/errdefs"
+	"berth/internal/runtime"
+	"berth/internal/shim"
+)
+
+// Start runs a created or exited container. Starting a running container is
+// NotModified (the API answers 304, as Docker does).
+func (s *Containers) Start(ctx context.Context, ref string) error {
+	snap, err := s.store.Lookup(ref)
+	if err != nil {
+		return err
+	}
+	if snap.State.IsRunning() {
+		return errdefs.NotModified(fmt.Errorf("container already started"))
+	}
+	if snap.State.Status == container.StatusRemoving || snap.State.Status == container.StatusDead {
+		return errdefs.Conflictf("container is marked for removal and cannot be started")
+	}
+	// Serialise starts of one container: the handle map doubles as the lock.
+	s.mu.Lock()
+	if s.running[snap.ID] != nil {
+		s.mu.Unlock()
+		return errdefs.NotModified(fmt.Errorf("container already started"))
+	}
+	s.running[snap.ID] = &running{done: make(chan struct{})}
+	s.mu.Unlock()
+
+	h, err := s.startShim(ctx, snap)
+	if err != nil {
+		s.mu.Lock()
+		delete(s.running, snap.ID)
+		s.mu.Unlock()
+		code := 128
+		if errdefs.IsInvalidParameter(err) {
+			code = exitCodeFor(err.Error())
+		}
+		msg := err.Error()
+		s.store.Update(snap.ID, func(c *container.Container) error {
+			c.State.SetStartFailed(code, msg)
+			return nil
+		})
+		return err
+	}
+	now := time.Now().UTC()
+	after, err := s.store.Update(snap.ID, func(c *container.Container) error {
+		c.State.ManuallyStopped = false
+		return c.State.SetRunning(h.shim.Pid(), now)
+	})
+	if err != nil {
+		// The process runs but the record could not say so: stop it
+		// rather than leave an untracked container.
+		h.shim.Signal(context.Background(), 9)
+		h.shim.Wait(context.Background())
+		s.cleanupAfterExit(snap.ID)
+		s.mu.Lock()
+		delete(s.running, snap.ID)
+		s.mu.Unlock()
+		return err
+	}
+	s.mu.Lock()
+	s.running[snap.ID] = h
+	s.mu.Unlock()
+	s.publish(after, apievents.ActionStart, nil)
+	go s.monitor(snap.ID, h)
+	return nil
+}
+
+// exitCodeFor maps a start failure to Docker's exit codes.
+func exitCodeFor(msg string) int {
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		return 127
+	case strings.Contains(msg, "permission denied"):
+		return 126
+	}
+	return 128
+}
+
+func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*running, error) {
+	rootfs, err := s.images.Mount(ctx, snap.ID)
+	if err != nil {
+		return nil, fmt.Errorf("mounting container rootfs: %w", err)
+	}
+	fail := func(err error) (*running, error) {
+		if uerr := s.images.Unmount(context.WithoutCancel(ctx), snap.ID); uerr != nil {
+			s.log.Warn("unmount after failed start", "container", snap.ID, "err", uerr)
+		}
+		s.removeStateDir(snap.ID)
+		return nil, err
+	}
+	if err := s.writeEtcFiles(snap); err != nil {
+		return fail(err)
+	}
+	user, err := runtime.ResolveUser(rootfs, snap.Config.User)
+	if err != nil {
+		return fail(err)
+	}
+	spec, err := runtime.Spec(s.runtimeConfig(snap, rootfs, user))
+	if err != nil {
+		return fail(err)
+	}
+	stateDir := s.stateDir(snap.ID)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return fail(errdefs.System(err))
+	}
+	maxSize, maxFiles := logLimits(snap.HostConfig.LogConfig.Config)
+	client, err := shim.Start(ctx, shim.Options{
+		ID: snap.ID, Spec: spec, StateDir: stateDir,
+		LogPath: snap.LogPath, LogMaxSize: maxSize, LogMaxFiles: maxFiles,
+		Stdin: snap.Config.OpenStdin, Tty: snap.Config.Tty,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return &running{shim: client, done: make(chan struct{})}, nil
+}
+
+func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user runtime.User) runtime.Config {
+	cfg, hc := snap.Config, snap.HostConfig
+	netMode := "none"
+	if hc.NetworkMode == "host" {
+		netMode = "host"
+	}
+	mounts := []runtime.Mount{
+		{Source: snap.HostnamePath, Destination: "/etc/hostname", Type: "bind", Options: []string{"rbind", "rprivate"}},
+		{Source: snap.HostsPath, Destination: "/etc/hosts", Type: "bind", Options: []string{"rbind", "rprivate"}},
+		{Source: snap.ResolvConfPath, Destination: "/etc/resolv.conf", Type: "bind", Options: []string{"rbind", "rprivate"}},
+	}
+	parent := hc.CgroupParent
+	if parent == "" {
+		parent = s.cfg.CgroupParent
+	}
+	r := hc.Resources
+	seccomp := ""
+	nnp := false
+	for _, opt := range hc.SecurityOpt {
+		switch {
+		case opt == "seccomp=unconfined" || opt == "seccomp:unconfined":
+			seccomp = "unconfined"
+		case opt == "no-new-privileges" || opt == "no-new-privileges=true" || opt == "no-new-privileges:true":
+			nnp = true
+		}
+	}
+	var pids int64
+	if r.PidsLimit != nil {
+		pids = *r.PidsLimit
+	}
+	oomDisable := r.OomKillDisable != nil && *r.OomKillDisable
+	return runtime.Config{
+		ID: snap.ID, Rootfs: rootfs, Args: append([]string{snap.Path}, snap.Args...),
+		Env: cfg.Env, Cwd: cfg.WorkingDir, User: user,
+		Hostname: cfg.Hostname, Domainname: cfg.Domainname, Tty: cfg.Tty,
+		ReadonlyRootfs: hc.ReadonlyRootfs, NetworkMode: netMode, Mounts: mounts,
+		Resources: runtime.Resources{
+			Memory: r.Memory, MemorySwap: r.MemorySwap, MemoryReservation: r.MemoryReservation,
+			NanoCPUs: r.NanoCPUs, CPUShares: r.CPUShares, CPUQuota: r.CPUQuota, CPUPeriod: r.CPUPeriod,
+			PidsLimit: pids, OomKillDisable: oomDisable,
+		},
+		CgroupParent: parent, Privileged: hc.Privileged,
+		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
+		SeccompProfile: seccomp, NoNewPrivileges: nnp, Sysctls: hc.Sysctls, Labels: cfg.Labels,
+	}
+}
+
+// writeEtcFiles writes the files bind-mounted over /etc/hostname, /etc/hosts
+// and /etc/resolv.conf.
+func (s *Containers) writeEtcFiles(snap *container.Snapshot) error {
+	hostname := snap.Config.Hostname
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	if snap.HostConfig.NetworkMode == "host" {
+		if h, err := os.Hostname(); err == nil {
+			hostname = h
+		}
+		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = string(b)
+		}
+	} else {
+		hosts += "127.0.0.1\t" + hostname + "\n"
+	}
+	files := map[string][]byte{
+		snap.HostnamePath:   []byte(hostname + "\n"),
+		snap.HostsPath:      []byte(hosts),
+		snap.ResolvConfPath: resolvConf(snap.HostConfig.NetworkMode == "host"),
+	}
+	for path, data := range files {
+		if err := container.WriteFileAtomic(path, data, 0o644); err != nil {
+			return errdefs.System(err)
+		}
+	}
+	return nil
+}
+
+// resolvConf derives the container's resolv.conf from the host's. Loopback
+// nameservers are unreachable from a container's own network namespace, so
+// they are dropped there (and a public resolver stands in if none is left),
+// as Docker does.
+func resolvConf(hostNet bool) []byte {
+	data, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		data = nil
+	}
+	if hostNet {
+		return data
+	}
+	var out bytes.Buffer
+	ns := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if strings.HasPrefix(f[1], "127.") || f[1] == "::1" {
+				continue
+			}
+			ns++
+		}
+		if strings.TrimSpace(line) != "" {
+			out.WriteString(line + "\n")
+		}
+	}
+	if ns == 0 {
+		out.WriteString("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+	}
+	return out.Bytes()
+}
+
+func logLimits(opts map[string]string) (int64, int) {
+	var size int64
+	files := 1
+	if v, ok := opts["max-size"]; ok {
+		if n, err := parseSize(v); err == nil {
+			size = n
+		}
+	}
+	if v, ok := opts["max-file"]; ok {
+		var n int
+		if _, err := fmt.Sscanf(v, "%d", &n); err == nil && n > 0 {
+			files = n
+		}
+	}
+	return size, files
+}
+
+// monitor waits for the container's exit through its shim and records it.
+func (s *Containers) monitor(id string, h *running) {
+	exit, err := h.shim.Wait(context.Background())
+	if err != nil {
+		// The shim vanished without telling us; its exit record, if any,
+		// is the truth.
+		if e, rerr := shim.ReadExit(s.stateDir(id)); rerr == nil {
+			exit, err = e, nil
+		}
+	}
+	code, oom := exit.Code, exit.OOMKilled
+	at := exit.ExitedAt
+	if err != nil {
+		s.log.Warn("lost container exit status", "container", id, "err", err)
+		code, at = 255, time.Now().UTC()
+	}
+	if at.IsZero() {
+		at = time.Now().UTC()
+	}
+	s.recordExit(id, code, oom, at)
+}
+
+// recordExit is the single place an exit becomes state: record, cleanup,
+// events, waiters, then auto-removal.
+func (s *Containers) recordExit(id string, code int, oom bool, at time.Time) {
+	after, err := s.store.Update(id, func(c *container.Container) error {
+		return c.State.SetExited(code, oom, at)
+	})
+	s.cleanupAfterExit(id)
+	s.mu.Lock()
+	h := s.running[id]
+	delete(s.running, id)
+	s.mu.Unlock()
+	if h != nil {
+		if h.shim != nil {
+			h.shim.Close()
+		}
+		close(h.done)
+	}
+	if err != nil {
+		s.log.Warn("recording exit", "container", id, "err", err)
+		return
+	}
+	if oom {
+		s.publish(after, apievents.ActionOOM, nil)
+	}
+	s.publish(after, apievents.ActionDie, map[string]string{"exitCode": fmt.Sprint(code)})
+	s.notifyExit(id, exitResult{code: code})
+	if after.HostConfig.AutoRemove {
+		if err := s.Remove(context.Background(), id, backend.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
+			s.log.Warn("auto-remove", "container", id, "err", err)
+		}
+	}
+}
+
+func (s *Containers) cleanupAfterExit(id string) {
+	if err := s.images.Unmount(context.Background(), id); err != nil {
+		s.log.Warn("unmounting rootfs", "container", id, "err", err)
+	}
+	s.removeStateDir(id)
+}
