@@ -160,7 +160,7 @@ func (s *Images) Inspect(ctx context.Context, ref string) (*apiimage.InspectResp
 	}
 	ic := cfg.Config
 	return &apiimage.InspectResponse{
-		ID: img.ID.String(), RepoTags: tags, RepoDigests: digests, Parent: img.Parent.String(),
+		ID: img.ID.String(), RepoTags: tags, RepoDigests: digests,
 		Comment: historyComment(cfg), Created: created, Author: cfg.Author,
 		Config: &ic, Architecture: cfg.Architecture, Variant: cfg.Variant, Os: cfg.OS, OsVersion: cfg.OSVersion,
 		Size:        img.Size,

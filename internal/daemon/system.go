@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 	"golang.org/x/sys/unix"
 
@@ -116,6 +117,7 @@ func (s *System) Info(ctx context.Context) system.Info {
 		Name: host, Labels: s.cfg.Labels, ServerVersion: Version,
 		Runtimes:           map[string]system.RuntimeWithStatus{"runc": {}},
 		DefaultRuntime:     "runc",
+		Swarm:              swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 		LiveRestoreEnabled: s.cfg.LiveRestoreEnabled(),
 		Isolation:          "",
 		InitBinary:         "",
