@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -71,7 +72,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), versionKey, version))
+	start := time.Now()
 	s.mux.ServeHTTP(w, r)
+	slog.Default().Debug("request", "method", r.Method, "path", r.URL.Path, "took", time.Since(start))
 }
 
 func looksLikeVersion(s string) bool {

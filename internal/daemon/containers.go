@@ -18,6 +18,7 @@ import (
 	"berth/internal/daemon/events"
 	"berth/internal/errdefs"
 	"berth/internal/image"
+	"berth/internal/runtime"
 	"berth/internal/shim"
 )
 
@@ -28,6 +29,7 @@ type Containers struct {
 	store  *container.Store
 	images *image.Store
 	events *events.Bus
+	host   runtime.Host // detected once: capabilities, limits the spec needs
 
 	mu      sync.Mutex
 	running map[string]*running // by container ID, while a shim is watched

@@ -11,6 +11,7 @@ import (
 	"berth/internal/container"
 	"berth/internal/daemon/events"
 	"berth/internal/image"
+	"berth/internal/runtime"
 )
 
 // Daemon wires the services together. It is not a catch-all: handlers get
@@ -47,10 +48,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	for _, e := range bad {
 		log.Warn("skipping unreadable container record", "err", e)
 	}
+	host, err := runtime.DetectHost()
+	if err != nil {
+		imgs.Close()
+		return nil, fmt.Errorf("detecting host capabilities: %w", err)
+	}
 	bus := events.New()
 	d := &Daemon{images: imgs, events: bus}
 	d.Containers = &Containers{
-		cfg: cfg, log: log, store: store, images: imgs, events: bus,
+		cfg: cfg, log: log, store: store, images: imgs, events: bus, host: host,
 		running: map[string]*running{}, waits: map[string]*waitSet{},
 	}
 	d.Images = &Images{store: imgs, containers: store, events: bus}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	apicontainer "github.com/moby/moby/api/types/container"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	apicontainer "github.com/moby/moby/api/types/container"
 
 	"berth/internal/container"
 	"berth/internal/errdefs"

@@ -141,8 +141,17 @@ func (s *Containers) summary(ctx context.Context, c *container.Snapshot, withSiz
 	return sum
 }
 
+// commandString renders COMMAND as Docker does: arguments with spaces are
+// single-quoted.
 func commandString(c *container.Snapshot) string {
-	return strings.Join(append([]string{c.Path}, c.Args...), " ")
+	parts := []string{c.Path}
+	for _, a := range c.Args {
+		if strings.Contains(a, " ") {
+			a = "'" + a + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
 }
 
 // statusString is the human STATUS column, computed by the daemon as Docker does.

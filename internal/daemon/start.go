@@ -53,6 +53,13 @@ func (s *Containers) Start(ctx context.Context, ref string) error {
 			c.State.SetStartFailed(code, msg)
 			return nil
 		})
+		if snap.HostConfig.AutoRemove {
+			// Docker removes an auto-remove container whose start failed;
+			// the CLI waits for that removal before it reports the error.
+			if rerr := s.Remove(context.WithoutCancel(ctx), snap.ID, backend.RemoveOptions{Force: true}); rerr != nil {
+				s.log.Warn("auto-remove after failed start", "container", snap.ID, "err", rerr)
+			}
+		}
 		return err
 	}
 	now := time.Now().UTC()
@@ -173,6 +180,7 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 		CgroupParent: parent, Privileged: hc.Privileged,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
 		SeccompProfile: seccomp, NoNewPrivileges: nnp, Sysctls: hc.Sysctls, Labels: cfg.Labels,
+		Host: s.host,
 	}
 }
 

@@ -1,0 +1,18 @@
+// Package runtime owns the translation of a container's plain configuration
+// into an OCI runtime spec, and the container-init role that libcontainer
+// re-executes.
+//
+// The pipeline is: the daemon fills a [Config] (paths, resolved user,
+// resources, security options) → [Spec] validates it and builds a
+// *specs.Spec with Docker's default security posture (see SPEC.md) → the
+// shim package hands that spec to libcontainer.
+//
+// Spec is a pure function: everything it needs from the host (bounding
+// capability set, RLIMIT_NOFILE ceiling, CPU count, swap accounting) comes in
+// through [Config.Host], which [DetectHost] fills once per daemon.
+// [ResolveUser] reads the container's /etc/passwd and /etc/group without
+// ever leaving the rootfs.
+//
+// The package must not know images or networks beyond the rootfs path and
+// network namespace path it is handed.
+package runtime

@@ -1,0 +1,5 @@
+//go:build !amd64
+
+package runtime
+
+func x32Supported() bool { return false }

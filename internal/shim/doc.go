@@ -1,0 +1,27 @@
+// Package shim owns the per-container monitor: one `berth shim` process per
+// running container that creates and runs it with libcontainer, owns its
+// stdio, writes its json-file log, records its exit status and answers on a
+// unix socket. The shim outlives the daemon, which is what makes live
+// restore possible.
+//
+// Lifecycle, as seen by the daemon:
+//
+//	c, err := shim.Start(ctx, opts) // container's init is running, c.Pid() is set
+//	...
+//	// daemon restarts:
+//	c, err = shim.Connect(ctx, stateDir) // errdefs.NotFound: the shim is gone,
+//	exit, err := shim.ReadExit(stateDir) // so read what it recorded
+//	...
+//	exit, err := c.Wait(ctx) // blocks until the container exits
+//
+// On disk, under Options.StateDir: config.json (the OCI spec handed to the
+// shim), shim.sock, runc/ (libcontainer state while running) and exit.json
+// (written atomically once the container has exited and its output has
+// been flushed to the log). Then the shim destroys the container (cgroups,
+// libcontainer state, now-empty parent cgroups it created), removes
+// everything but exit.json, and only then answers waiters, so the daemon
+// may start the container again in the same state dir as soon as Wait
+// returns.
+//
+// The shim decides no policy: restarts and removal belong to the daemon.
+package shim
