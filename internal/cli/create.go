@@ -60,7 +60,8 @@ func runCreate(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *cre
 	}
 	id, err := createContainer(ctx, c, api, opts, cfg)
 	if err != nil {
-		return runStatusError("create", c.userError(err))
+		// Unlike run, Docker's create reports daemon errors plainly, exit 1.
+		return c.userError(err)
 	}
 	fmt.Fprintln(c.out, id)
 	return nil
