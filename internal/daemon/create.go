@@ -57,7 +57,14 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 		hc.NetworkMode = "bridge"
 	}
 	if hc.LogConfig.Type == "" {
+		// The daemon's default driver comes with its default options.
 		hc.LogConfig.Type = s.cfg.LogDriver
+		if len(hc.LogConfig.Config) == 0 && len(s.cfg.LogOpts) > 0 {
+			hc.LogConfig.Config = map[string]string{}
+			for k, v := range s.cfg.LogOpts {
+				hc.LogConfig.Config[k] = v
+			}
+		}
 	}
 	id := container.NewID()
 	if merged.Hostname == "" {

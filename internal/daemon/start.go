@@ -98,6 +98,9 @@ func exitCodeFor(msg string) int {
 }
 
 func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*running, error) {
+	// Starts the kernel's cgroup-attach grace period now, so that it
+	// overlaps the preparation below instead of delaying the container.
+	shim.WarmCgroups()
 	rootfs, err := s.images.Mount(ctx, snap.ID)
 	if err != nil {
 		return nil, fmt.Errorf("mounting container rootfs: %w", err)
