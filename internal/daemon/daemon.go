@@ -12,6 +12,7 @@ import (
 	"berth/internal/daemon/events"
 	"berth/internal/image"
 	"berth/internal/runtime"
+	"berth/internal/shim"
 )
 
 // Daemon wires the services together. It is not a catch-all: handlers get
@@ -53,6 +54,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 		imgs.Close()
 		return nil, fmt.Errorf("detecting host capabilities: %w", err)
 	}
+	// Seal the copy of our binary that shims start from now, so the first
+	// container start does not pay for it.
+	shim.Prepare()
 	bus := events.New()
 	d := &Daemon{images: imgs, events: bus}
 	d.Containers = &Containers{

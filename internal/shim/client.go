@@ -60,6 +60,7 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	if len(filepath.Join(opts.StateDir, socketFile)) >= 108 {
 		return nil, errdefs.InvalidParameterf("shim: state dir %q is too long for a unix socket", opts.StateDir)
 	}
+	WarmCgroups()
 	if err := os.MkdirAll(opts.StateDir, 0o711); err != nil {
 		return nil, errdefs.System(err)
 	}
@@ -77,7 +78,9 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, errdefs.System(err)
 	}
-	if err := writeFileAtomic(filepath.Join(opts.StateDir, configFile), b); err != nil {
+	// Not fsynced: the spec is a hand-off that the shim reads at once and
+	// that means nothing after a crash (the container is gone by then).
+	if err := writeFileAtomic(filepath.Join(opts.StateDir, configFile), b, false); err != nil {
 		return nil, errdefs.System(err)
 	}
 
@@ -87,15 +90,25 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 		return nil, errdefs.System(err)
 	}
 	defer r.Close()
-	cmd := exec.Command("/proc/self/exe", "shim",
+	args := []string{"shim",
 		"--id", opts.ID,
 		"--state-dir", opts.StateDir,
 		"--log", opts.LogPath,
 		"--log-max-size", strconv.FormatInt(opts.LogMaxSize, 10),
 		"--log-max-files", strconv.Itoa(opts.LogMaxFiles),
-	)
+	}
+	cmd := exec.Command("/proc/self/exe")
 	cmd.Dir = opts.StateDir
 	cmd.ExtraFiles = []*os.File{w} // fd 3: the start result
+	if exe := sealedSelf(); exe != nil {
+		// Exec the sealed copy through the child's own descriptor table:
+		// fd 4 after the stdlib has placed ExtraFiles, so it cannot be
+		// clobbered by the fd shuffling before exec (golang/go#61751).
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exe)
+		cmd.Path = "/proc/self/fd/4"
+		args = append(args, exeFdFlag, "4")
+	}
+	cmd.Args = append([]string{"/proc/self/exe"}, args...)
 	// Setsid: its own session and process group, so neither the daemon's
 	// death nor signals to the daemon's group reach it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -297,8 +310,9 @@ func ReadExit(stateDir string) (Exit, error) {
 }
 
 // writeFileAtomic writes b to name so that readers see the old file or the
-// whole new one, even across a crash: temp file, fsync, rename, fsync dir.
-func writeFileAtomic(name string, b []byte) error {
+// whole new one: temp file, rename; with durable, also across a crash
+// (fsync the file before the rename and the directory after it).
+func writeFileAtomic(name string, b []byte, durable bool) error {
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
 	if err != nil {
@@ -310,10 +324,12 @@ func writeFileAtomic(name string, b []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -322,6 +338,9 @@ func writeFileAtomic(name string, b []byte) error {
 	if err := os.Rename(tmp, name); err != nil {
 		os.Remove(tmp)
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	d, err := os.Open(dir)
 	if err != nil {

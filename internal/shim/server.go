@@ -50,6 +50,7 @@ func Main(args []string) int {
 	fs.StringVar(&a.logPath, "log", "", "")
 	fs.Int64Var(&a.logMaxSize, "log-max-size", 0, "")
 	fs.IntVar(&a.logMaxFiles, "log-max-files", 0, "")
+	exeFd := fs.Int(exeFdFlag[2:], -1, "")
 	startPipe := os.NewFile(3, "start")
 	report := func(res startResult) {
 		if startPipe != nil {
@@ -62,9 +63,11 @@ func Main(args []string) int {
 		report(startResult{Error: fmt.Sprintf("shim: bad arguments %q", args)})
 		return 2
 	}
+	closeInheritedExe(*exeFd)
 	// The shim lives as long as its container: keep its footprint small.
+	// The GC is tightened only once the container runs: at the default
+	// minimum heap, a low GOGC would collect several times during the start.
 	runtime.GOMAXPROCS(1)
-	debug.SetGCPercent(20)
 	// The shim has no terminal; a hangup of the session that started the
 	// daemon must not take it down.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
@@ -75,6 +78,7 @@ func Main(args []string) int {
 		return 1
 	}
 	report(startResult{Pid: s.pid})
+	debug.SetGCPercent(20)
 	debug.FreeOSMemory()
 	s.run()
 	return 0
@@ -262,7 +266,7 @@ func (s *server) run() {
 
 	s.exit = Exit{Code: code, OOMKilled: oom, ExitedAt: exitedAt}
 	if b, err := json.Marshal(s.exit); err == nil {
-		_ = writeFileAtomic(filepath.Join(s.args.stateDir, exitFile), b)
+		_ = writeFileAtomic(filepath.Join(s.args.stateDir, exitFile), b, true)
 	}
 
 	// Tear down before answering: the daemon may start the container again
