@@ -45,7 +45,11 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 }
 
 // handle registers a handler for "METHOD /path" (path without version).
-func (d *fakeDaemon) handle(route string, h http.HandlerFunc) { d.routes[route] = h }
+func (d *fakeDaemon) handle(route string, h http.HandlerFunc) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.routes[route] = h
+}
 
 func (d *fakeDaemon) json(route string, status int, body any) {
 	d.handle(route, func(w http.ResponseWriter, r *http.Request) {
@@ -74,8 +78,9 @@ func (d *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
 	key := r.Method + " " + path
 	d.mu.Lock()
 	d.calls = append(d.calls, key+"?"+r.URL.RawQuery)
+	h, ok := d.routes[key]
 	d.mu.Unlock()
-	if h, ok := d.routes[key]; ok {
+	if ok {
 		h(w, r)
 		return
 	}

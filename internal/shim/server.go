@@ -80,6 +80,7 @@ func Main(args []string) int {
 	report(startResult{Pid: s.pid})
 	debug.SetGCPercent(20)
 	debug.FreeOSMemory()
+	releaseText()
 	s.run()
 	return 0
 }

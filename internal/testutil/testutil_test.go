@@ -159,6 +159,7 @@ func TestCleanupPieces(t *testing.T) {
 		t.Fatal(err)
 	}
 	go inCgroup.Wait()
+	t.Cleanup(func() { inCgroup.Process.Kill() })
 	for _, dir := range top {
 		if err := os.WriteFile(filepath.Join(dir, "child", "grandchild", "cgroup.procs"), []byte(strconv.Itoa(inCgroup.Process.Pid)), 0o644); err != nil {
 			t.Fatal(err)
@@ -166,11 +167,13 @@ func TestCleanupPieces(t *testing.T) {
 	}
 	// A process naming a scratch dir in argv, as a shim names its state dir.
 	scratch := t.TempDir()
-	byArg := exec.Command("sh", "-c", "sleep 1000; : "+scratch+"/containers/x")
+	byArg := exec.Command("sleep", "1000")
+	byArg.Args[0] = filepath.Join(scratch, "containers", "x", "shim")
 	if err := byArg.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go byArg.Wait()
+	t.Cleanup(func() { byArg.Process.Kill() })
 	// Stacked and nested mounts under the scratch dir.
 	for _, p := range []string{scratch, filepath.Join(scratch, "a"), filepath.Join(scratch, "a", "b")} {
 		os.MkdirAll(p, 0o755)
