@@ -151,15 +151,27 @@ func TestCleanupPieces(t *testing.T) {
 		}
 		top = append(top, dir)
 	}
-	t.Cleanup(func() { removeCgroups(name, time.Second) })
+	t.Cleanup(func() {
+		if err := removeCgroups(name, 5*time.Second); err != nil {
+			t.Errorf("scratch cgroups left: %v", err)
+		}
+	})
 
 	// A process in the scratch cgroup.
 	inCgroup := exec.Command("sleep", "1000")
 	if err := inCgroup.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go inCgroup.Wait()
-	t.Cleanup(func() { inCgroup.Process.Kill() })
+	reaped := make(chan struct{})
+	go func() { inCgroup.Wait(); close(reaped) }()
+	// Reaped before the cgroups go: a zombie still counts as a member.
+	t.Cleanup(func() {
+		inCgroup.Process.Kill()
+		select {
+		case <-reaped:
+		case <-time.After(5 * time.Second):
+		}
+	})
 	for _, dir := range top {
 		if err := os.WriteFile(filepath.Join(dir, "child", "grandchild", "cgroup.procs"), []byte(strconv.Itoa(inCgroup.Process.Pid)), 0o644); err != nil {
 			t.Fatal(err)
