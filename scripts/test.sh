@@ -8,6 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
+# On a fresh machine the test command alone must be enough: install what is
+# missing (a no-op when everything is there).
+if [[ $(id -u) == 0 ]] && ! dpkg -s busybox-static libseccomp-dev pkg-config gcc >/dev/null 2>&1; then
+	bash scripts/packages.sh
+fi
+
 tags=()
 if pkg-config --exists libseccomp 2>/dev/null; then
 	tags=(-tags seccomp)
