@@ -29,7 +29,8 @@ type State struct {
 	OOMKilled  bool
 	StartedAt  time.Time
 	FinishedAt time.Time
-	// ManuallyStopped is set by stop/kill so restart policies leave it be.
+	// ManuallyStopped is set by stop, kill and rm -f so restart policies
+	// leave the container be; a user start clears it.
 	ManuallyStopped bool
 }
 
@@ -38,7 +39,7 @@ type State struct {
 var legal = map[Status][]Status{
 	StatusCreated:    {StatusRunning, StatusRemoving, StatusCreated},
 	StatusRunning:    {StatusExited, StatusPaused, StatusRestarting, StatusRunning},
-	StatusPaused:     {StatusRunning, StatusExited},
+	StatusPaused:     {StatusRunning, StatusExited, StatusRestarting},
 	StatusRestarting: {StatusRunning, StatusExited, StatusRemoving},
 	StatusExited:     {StatusRunning, StatusRemoving, StatusRestarting, StatusExited},
 	StatusRemoving:   {StatusDead, StatusExited, StatusCreated},
@@ -74,6 +75,27 @@ func (s *State) SetExited(code int, oom bool, at time.Time) error {
 	return nil
 }
 
+// SetRestarting records an exit after which the restart policy will start
+// the container again: no process exists, but the container counts as up
+// for ps and is waiting out its back-off delay.
+func (s *State) SetRestarting(code int, oom bool, at time.Time) error {
+	if err := s.to(StatusRestarting); err != nil {
+		return err
+	}
+	s.Pid, s.ExitCode, s.OOMKilled, s.FinishedAt = 0, code, oom, at
+	return nil
+}
+
+// SetRestartCanceled ends a pending restart (stop, kill, rm -f, or a restart
+// that could not start): the container is exited with the status of its
+// last run.
+func (s *State) SetRestartCanceled() error {
+	if s.Status != StatusRestarting {
+		return errdefs.Conflict(fmt.Errorf("container is not restarting (%s)", s.Status))
+	}
+	return s.to(StatusExited)
+}
+
 // SetStartFailed keeps a container that never ran in its previous state with
 // the error and Docker's exit code for it (127 not found, 126 not runnable).
 func (s *State) SetStartFailed(code int, msg string) {
@@ -86,6 +108,15 @@ func (s *State) SetRemoving() error {
 		return errdefs.Conflict(fmt.Errorf("removal of container is already in progress"))
 	}
 	return s.to(StatusRemoving)
+}
+
+// ResumeRemoval takes up a removal a previous daemon left unfinished: a
+// container already marked removing stays so; dead ones become removing.
+func (s *State) ResumeRemoval() error {
+	if s.Status == StatusRemoving {
+		return nil
+	}
+	return s.SetRemoving()
 }
 
 // IsRunning covers every state in which a process exists.

@@ -31,9 +31,11 @@ type Containers struct {
 	events *events.Bus
 	host   runtime.Host // detected once: capabilities, limits the spec needs
 
-	mu      sync.Mutex
-	running map[string]*running // by container ID, while a shim is watched
-	waits   map[string]*waitSet
+	mu       sync.Mutex
+	running  map[string]*running // by container ID, while a shim is watched
+	waits    map[string]*waitSet
+	restarts map[string]*restartState // by container ID, once a policy restarted it
+	closing  bool                     // set by detachAll: no more restarts or exit records
 }
 
 // running is the daemon's handle on a live container.
@@ -115,7 +117,7 @@ func (s *Containers) Wait(ctx context.Context, ref string, condition apicontaine
 	case "", apicontainer.WaitConditionNotRunning:
 		s.mu.Lock()
 		cur, _ := s.store.Lookup(snap.ID)
-		if cur == nil || !cur.State.IsRunning() {
+		if cur == nil || !(cur.State.IsRunning() || cur.State.Status == container.StatusRestarting) {
 			s.mu.Unlock()
 			ready()
 			code := 0
@@ -231,11 +233,22 @@ func (s *Containers) nextExit(id string) (<-chan struct{}, func()) {
 }
 
 // detachAll forgets the shims without touching them (daemon shutdown).
+// Pending restarts are dropped with their records left "restarting", which
+// the next daemon resumes.
 func (s *Containers) detachAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closing = true
+	for id, rs := range s.restarts {
+		if rs.cancel != nil {
+			close(rs.cancel)
+		}
+		delete(s.restarts, id)
+	}
 	for id, r := range s.running {
-		r.shim.Close()
+		if r.shim != nil {
+			r.shim.Close()
+		}
 		delete(s.running, id)
 	}
 }

@@ -61,7 +61,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	d := &Daemon{images: imgs, events: bus}
 	d.Containers = &Containers{
 		cfg: cfg, log: log, store: store, images: imgs, events: bus, host: host,
-		running: map[string]*running{}, waits: map[string]*waitSet{},
+		running: map[string]*running{}, waits: map[string]*waitSet{}, restarts: map[string]*restartState{},
 	}
 	d.Images = &Images{store: imgs, containers: store, events: bus}
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}

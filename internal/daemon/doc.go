@@ -12,4 +12,12 @@
 // goroutine waits on the shim and records the exit; Remove deletes the
 // layer and record. The daemon can die at any point after the shim started:
 // restore reconnects to live shims and reads the exit records of the rest.
+//
+// Restart policies (restart.go) act at the one place an exit becomes state,
+// recordExit: shouldRestart decides, the container waits in "restarting"
+// for a back-off (100 ms doubling to 1 min, reset by a 10 s run), then starts
+// again with a die/start event pair and RestartCount+1. Stop, kill and rm -f
+// mark the container manually stopped and cancel a pending restart; a user
+// start clears the mark, the count and the back-off. A new daemon applies
+// the policies to what it restores (restartOnBoot).
 package daemon

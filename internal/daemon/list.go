@@ -70,7 +70,7 @@ func (s *Containers) List(ctx context.Context, opts backend.ContainerListOptions
 		}
 		// Without -a only running containers show; a status filter
 		// widens that like Docker's.
-		if !opts.All && len(opts.Filters["status"]) == 0 && len(opts.Filters["exited"]) == 0 && !c.State.IsRunning() {
+		if !opts.All && len(opts.Filters["status"]) == 0 && len(opts.Filters["exited"]) == 0 && !c.State.IsRunning() && c.State.Status != container.StatusRestarting {
 			continue
 		}
 		if !matchFilters(c, opts.Filters, ancestors) {
@@ -193,7 +193,7 @@ func (s *Containers) Inspect(ctx context.Context, ref string, withSize bool) (*a
 	resp := &apicontainer.InspectResponse{
 		ID: c.ID, Created: timeString(c.Created), Path: c.Path, Args: c.Args,
 		State: &apicontainer.State{
-			Status: apicontainer.ContainerState(st.Status), Running: st.IsRunning(),
+			Status: apicontainer.ContainerState(st.Status), Running: st.IsRunning() || st.Status == container.StatusRestarting,
 			Paused: st.Status == container.StatusPaused, Restarting: st.Status == container.StatusRestarting,
 			OOMKilled: st.OOMKilled, Dead: st.Status == container.StatusDead, Pid: st.Pid,
 			ExitCode: st.ExitCode, Error: st.Error, StartedAt: timeString(st.StartedAt), FinishedAt: timeString(st.FinishedAt),

@@ -13,14 +13,20 @@ import (
 // restore reattaches to containers that were running when the previous
 // daemon stopped. A live shim is watched again; a container whose shim is
 // gone gets the exit status its shim recorded; anything caught mid-removal
-// is finished off.
+// is finished off. Restart policies then apply: an exit found here goes
+// through recordExit like any other, a pending restart resumes, and exited
+// containers whose policy says so are started again.
 func (s *Containers) restore(ctx context.Context) {
 	for _, snap := range s.store.List() {
 		switch snap.State.Status {
-		case container.StatusRunning, container.StatusPaused, container.StatusRestarting:
+		case container.StatusRunning, container.StatusPaused:
 			s.restoreRunning(ctx, snap)
+		case container.StatusRestarting:
+			s.restoreRestarting(snap)
+		case container.StatusExited:
+			s.restoreExited(snap)
 		case container.StatusRemoving, container.StatusDead:
-			if err := s.Remove(ctx, snap.ID, backend.RemoveOptions{Force: true}); err != nil {
+			if err := s.remove(ctx, snap.ID, backend.RemoveOptions{Force: true}, true); err != nil {
 				s.log.Warn("finishing interrupted removal", "container", snap.ID, "err", err)
 			}
 		}

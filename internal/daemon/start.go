@@ -17,14 +17,15 @@ import (
 	"berth/internal/shim"
 )
 
-// Start runs a created or exited container. Starting a running container is
-// NotModified (the API answers 304, as Docker does).
+// Start runs a created or exited container. Starting a running (or
+// restarting) container is NotModified (the API answers 304, as Docker does).
+// A user start clears the manual-stop mark and begins a new restart series.
 func (s *Containers) Start(ctx context.Context, ref string) error {
 	snap, err := s.store.Lookup(ref)
 	if err != nil {
 		return err
 	}
-	if snap.State.IsRunning() {
+	if snap.State.IsRunning() || snap.State.Status == container.StatusRestarting {
 		return errdefs.NotModified(fmt.Errorf("container already started"))
 	}
 	if snap.State.Status == container.StatusRemoving || snap.State.Status == container.StatusDead {
@@ -38,7 +39,15 @@ func (s *Containers) Start(ctx context.Context, ref string) error {
 	}
 	s.running[snap.ID] = &running{done: make(chan struct{})}
 	s.mu.Unlock()
+	s.forgetRestarts(snap.ID)
+	return s.launch(ctx, snap, true)
+}
 
+// launch starts the container's process; the caller holds its start slot
+// (a placeholder in s.running). byUser distinguishes Start from a restart by
+// policy: only the former resets RestartCount, and a policy restart gives way
+// to a manual stop that raced it.
+func (s *Containers) launch(ctx context.Context, snap *container.Snapshot, byUser bool) error {
 	h, err := s.startShim(ctx, snap)
 	if err != nil {
 		s.mu.Lock()
@@ -49,10 +58,17 @@ func (s *Containers) Start(ctx context.Context, ref string) error {
 			code = exitCodeFor(err.Error())
 		}
 		msg := err.Error()
-		s.store.Update(snap.ID, func(c *container.Container) error {
+		after, _ := s.store.Update(snap.ID, func(c *container.Container) error {
 			c.State.SetStartFailed(code, msg)
+			if c.State.Status == container.StatusRestarting {
+				// Like Docker, a restart that fails ends the loop.
+				return c.State.SetRestartCanceled()
+			}
 			return nil
 		})
+		if after != nil && !byUser {
+			s.notifyExit(snap.ID, exitResult{code: after.State.ExitCode, err: msg})
+		}
 		if snap.HostConfig.AutoRemove {
 			// Docker removes an auto-remove container whose start failed;
 			// the CLI waits for that removal before it reports the error.
@@ -64,18 +80,28 @@ func (s *Containers) Start(ctx context.Context, ref string) error {
 	}
 	now := time.Now().UTC()
 	after, err := s.store.Update(snap.ID, func(c *container.Container) error {
+		if !byUser && c.State.ManuallyStopped {
+			return errdefs.Conflictf("container %s was stopped while it restarted", c.ID)
+		}
 		c.State.ManuallyStopped = false
+		if byUser {
+			c.RestartCount = 0
+		}
 		return c.State.SetRunning(h.shim.Pid(), now)
 	})
 	if err != nil {
-		// The process runs but the record could not say so: stop it
-		// rather than leave an untracked container.
+		// The process runs but the record could not say so (or a stop
+		// overtook a policy restart): stop it rather than leave an
+		// untracked container.
 		h.shim.Signal(context.Background(), 9)
 		h.shim.Wait(context.Background())
 		s.cleanupAfterExit(snap.ID)
 		s.mu.Lock()
 		delete(s.running, snap.ID)
 		s.mu.Unlock()
+		if !byUser {
+			s.endRestart(snap.ID)
+		}
 		return err
 	}
 	s.mu.Lock()
@@ -280,6 +306,14 @@ func logLimits(opts map[string]string) (int64, int) {
 func (s *Containers) monitor(id string, h *running) {
 	exit, err := h.shim.Wait(context.Background())
 	if err != nil {
+		s.mu.Lock()
+		closing := s.closing
+		s.mu.Unlock()
+		if closing {
+			// The daemon is shutting down and let go of the shim: the
+			// container lives on for the next daemon to restore.
+			return
+		}
 		// The shim vanished without telling us; its exit record, if any,
 		// is the truth.
 		if e, rerr := shim.ReadExit(s.stateDir(id)); rerr == nil {
@@ -298,10 +332,36 @@ func (s *Containers) monitor(id string, h *running) {
 	s.recordExit(id, code, oom, at)
 }
 
-// recordExit is the single place an exit becomes state: record, cleanup,
-// events, waiters, then auto-removal.
+// recordExit is the single place an exit becomes state: the restart policy's
+// decision, record, cleanup, events, waiters, then a scheduled restart or
+// auto-removal.
 func (s *Containers) recordExit(id string, code int, oom bool, at time.Time) {
+	s.mu.Lock()
+	if s.closing {
+		// Leave the record and the shim's exit file as they are: the next
+		// daemon's restore records this exit and applies the policy.
+		h := s.running[id]
+		delete(s.running, id)
+		s.mu.Unlock()
+		if h != nil {
+			close(h.done)
+		}
+		return
+	}
+	s.mu.Unlock()
+	var restart bool
+	var ran time.Duration
 	after, err := s.store.Update(id, func(c *container.Container) error {
+		ran = at.Sub(c.State.StartedAt)
+		p, autoRemove := restartPolicy(c.HostConfig)
+		restart = shouldRestart(p, code, c.State.ManuallyStopped, autoRemove, c.RestartCount)
+		if restart {
+			if err := c.State.SetRestarting(code, oom, at); err != nil {
+				return err
+			}
+			c.RestartCount++
+			return nil
+		}
 		return c.State.SetExited(code, oom, at)
 	})
 	s.cleanupAfterExit(id)
@@ -322,8 +382,17 @@ func (s *Containers) recordExit(id string, code int, oom bool, at time.Time) {
 	if oom {
 		s.publish(after, apievents.ActionOOM, nil)
 	}
-	s.publish(after, apievents.ActionDie, map[string]string{"exitCode": fmt.Sprint(code)})
+	if ran < 0 {
+		ran = 0
+	}
+	s.publish(after, apievents.ActionDie, map[string]string{
+		"exitCode": fmt.Sprint(code), "execDuration": fmt.Sprint(int(ran.Seconds())),
+	})
 	s.notifyExit(id, exitResult{code: code})
+	if restart {
+		s.scheduleRestart(id, ran)
+		return
+	}
 	if after.HostConfig.AutoRemove {
 		if err := s.Remove(context.Background(), id, backend.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
 			s.log.Warn("auto-remove", "container", id, "err", err)

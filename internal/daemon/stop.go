@@ -50,12 +50,22 @@ func (s *Containers) Kill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return err
 	}
+	if snap.State.Status == container.StatusRestarting {
+		// No process to signal: like Docker, the kill ends the restart loop.
+		if s.stopRestarting(ctx, snap.ID) {
+			return nil
+		}
+		if snap, err = s.store.Lookup(snap.ID); err != nil {
+			return err
+		}
+	}
 	h := s.handle(snap.ID)
 	if h == nil || h.shim == nil || !snap.State.IsRunning() {
 		return errdefs.Conflictf("Cannot kill container: %s: Container %s is not running", ref, snap.ID)
 	}
 	if sig == syscall.SIGKILL || sig == syscall.SIGTERM || sig == syscall.SIGINT {
 		s.markStopped(snap.ID)
+		s.cancelRacedRestart(snap.ID)
 	}
 	if err := h.shim.Signal(ctx, sig); err != nil {
 		return errdefs.System(fmt.Errorf("Cannot kill container: %s: %w", ref, err))
@@ -77,6 +87,16 @@ func (s *Containers) Stop(ctx context.Context, ref string, opts backend.StopOpti
 	snap, err := s.store.Lookup(ref)
 	if err != nil {
 		return err
+	}
+	if snap.State.Status == container.StatusRestarting {
+		// Waiting out a back-off: cancelling the restart is the stop.
+		if s.stopRestarting(ctx, snap.ID) {
+			s.publish(snap, apievents.ActionStop, nil)
+			return nil
+		}
+		if snap, err = s.store.Lookup(snap.ID); err != nil {
+			return err
+		}
 	}
 	h := s.handle(snap.ID)
 	if h == nil || h.shim == nil || !snap.State.IsRunning() {
@@ -105,6 +125,7 @@ func (s *Containers) Stop(ctx context.Context, ref string, opts backend.StopOpti
 		s.log.Debug("stop signal", "container", snap.ID, "err", err)
 	}
 	if waitDone(ctx, h.done, timeout) {
+		s.cancelRacedRestart(snap.ID)
 		s.publish(snap, apievents.ActionStop, nil)
 		return nil
 	}
@@ -116,8 +137,17 @@ func (s *Containers) Stop(ctx context.Context, ref string, opts backend.StopOpti
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	s.cancelRacedRestart(snap.ID)
 	s.publish(snap, apievents.ActionStop, nil)
 	return nil
+}
+
+// cancelRacedRestart covers a container that exited on its own just before
+// a stop marked it: its policy may already have scheduled a restart.
+func (s *Containers) cancelRacedRestart(id string) {
+	if snap, err := s.store.Lookup(id); err == nil && snap.State.Status == container.StatusRestarting {
+		s.stopRestarting(context.Background(), id)
+	}
 }
 
 // waitDone waits up to timeout seconds (negative: forever) for done.
@@ -163,12 +193,27 @@ func (s *Containers) Restart(ctx context.Context, ref string, opts backend.StopO
 
 // Remove deletes a container: a running one only with Force.
 func (s *Containers) Remove(ctx context.Context, ref string, opts backend.RemoveOptions) error {
+	return s.remove(ctx, ref, opts, false)
+}
+
+// remove is Remove; resume lets restore finish a removal that a killed
+// daemon left marked in progress (a second Remove must refuse that).
+func (s *Containers) remove(ctx context.Context, ref string, opts backend.RemoveOptions, resume bool) error {
 	snap, err := s.store.Lookup(ref)
 	if err != nil {
 		return err
 	}
 	if opts.RemoveLink {
 		return errdefs.InvalidParameterf("Conflict, cannot remove the default link name of the container")
+	}
+	if snap.State.Status == container.StatusRestarting {
+		if !opts.Force {
+			return errdefs.Conflictf("cannot remove container %q: container is restarting: stop the container before removing or force remove", snap.Name)
+		}
+		s.stopRestarting(ctx, snap.ID)
+		if snap, err = s.store.Lookup(snap.ID); err != nil {
+			return err
+		}
 	}
 	if snap.State.IsRunning() {
 		if !opts.Force {
@@ -193,8 +238,11 @@ func (s *Containers) Remove(ctx context.Context, ref string, opts backend.Remove
 		}
 	}
 	removing, err := s.store.Update(snap.ID, func(c *container.Container) error {
-		if c.State.IsRunning() {
+		if c.State.IsRunning() || (c.State.Status == container.StatusRestarting && !opts.Force) {
 			return errdefs.Conflictf("cannot remove container %q: container is running: stop the container before removing or force remove", c.Name)
+		}
+		if resume {
+			return c.State.ResumeRemoval()
 		}
 		return c.State.SetRemoving()
 	})
@@ -210,6 +258,7 @@ func (s *Containers) Remove(ctx context.Context, ref string, opts backend.Remove
 		return errdefs.System(fmt.Errorf("unable to remove filesystem for %s: %w", snap.ID, err))
 	}
 	s.removeStateDir(snap.ID)
+	s.forgetRestarts(snap.ID)
 	if err := s.store.Delete(snap.ID); err != nil {
 		return err
 	}
