@@ -43,6 +43,7 @@ func New(ctx context.Context, home string) (*Driver, error) {
 		return nil, err
 	}
 	d := &Driver{home: home}
+	storage.PurgeTrash(home)
 	d.pruneLinks()
 	return d, nil
 }
@@ -263,7 +264,7 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	if l, err := os.ReadFile(filepath.Join(dir, "link")); err == nil && len(l) > 0 && !strings.ContainsAny(string(l), "/.") {
 		os.Remove(filepath.Join(d.home, linkDir, string(l)))
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := storage.RemoveDir(d.home, dir); err != nil {
 		return errdefs.System(fmt.Errorf("storage: removing layer %s: %w", id, err))
 	}
 	return nil

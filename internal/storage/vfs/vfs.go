@@ -30,6 +30,7 @@ func New(ctx context.Context, home string) (*Driver, error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, errdefs.System(err)
 	}
+	storage.PurgeTrash(home)
 	return &Driver{home: home}, nil
 }
 
@@ -169,7 +170,7 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	}
 	// The marker goes first so a half-removed layer reads as unfinished.
 	os.Remove(filepath.Join(d.dir(id), "created"))
-	if err := os.RemoveAll(d.dir(id)); err != nil {
+	if err := storage.RemoveDir(d.home, d.dir(id)); err != nil {
 		return errdefs.System(fmt.Errorf("storage: removing layer %s: %w", id, err))
 	}
 	return nil
