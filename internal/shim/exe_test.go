@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer/exeseal"
 )
@@ -44,12 +45,17 @@ func TestShimRunsFromSealedCopy(t *testing.T) {
 
 func shimPid(t *testing.T, stateDir string) string {
 	t.Helper()
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(b), "\x00shim\x00") && strings.Contains(string(b), stateDir) {
-			return e.Name()
+	// Retried: right after the start the shim execs its C monitor, and its
+	// cmdline reads empty while the exec replaces its memory.
+	for try := 0; try < 50; try++ {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err == nil && strings.Contains(string(b), "\x00shim\x00") && strings.Contains(string(b), stateDir) {
+				return e.Name()
+			}
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("shim process not found")
 	return ""

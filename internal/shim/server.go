@@ -78,6 +78,12 @@ func Main(args []string) int {
 		return 1
 	}
 	report(startResult{Pid: s.pid})
+	// Normally does not return: the C monitor takes over this process (see
+	// monitor.go). What follows is the Go steady state, for containers the
+	// monitor does not handle or if the exec fails.
+	_ = s.execMonitor()
+	s.copyOutput("stdout", s.pipes[0])
+	s.copyOutput("stderr", s.pipes[1])
 	debug.SetGCPercent(20)
 	debug.FreeOSMemory()
 	releaseText()
@@ -96,6 +102,9 @@ type server struct {
 	pipes     []*os.File // read ends of stdout/stderr
 	cgroups   map[string]string
 	cgroupRel string // container cgroup relative to the shim's own, for parent cleanup
+	// monitorable: the C monitor's reduced teardown covers this container
+	// (see monitor.go).
+	monitorable bool
 
 	mu      sync.Mutex
 	stopped bool // container destroyed; guarded by mu
@@ -204,6 +213,10 @@ func (s *server) start() (retErr error) {
 		return err
 	}
 	s.container, s.process = c, proc
+	// Hooks other than poststop have run by now; poststop ones run in
+	// Destroy, which only the Go steady state calls.
+	s.monitorable = (spec.Hooks == nil || len(spec.Hooks.Poststop) == 0) && cfg.IntelRdt == nil &&
+		cfg.Namespaces.IsPrivate(configs.NEWPID) && cfg.Namespaces.PathOf(configs.NEWPID) == ""
 	s.pid, err = proc.Pid()
 	if err == nil && s.args.logPath != "" {
 		// Opened only now so a failed start leaves no log file behind; the
@@ -220,8 +233,6 @@ func (s *server) start() (retErr error) {
 		s.removeCgroupParents()
 		return err
 	}
-	s.copyOutput("stdout", outR)
-	s.copyOutput("stderr", errR)
 	return nil
 }
 
