@@ -21,11 +21,12 @@ var forbidden = map[string][]string{
 	"internal/shim":      {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/container", "internal/storage"},
 	"internal/logger":    {"internal/api", "internal/cli", "internal/daemon", "internal/shim"},
 	// Leaves depend on nothing of berth's but errdefs.
-	"internal/errdefs":  {"internal/"},
-	"internal/safepath": {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/archive", "internal/storage"},
-	"internal/config":   {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/runtime", "internal/shim"},
-	"internal/backend":  {"internal/"},
-	"cmd/berth":         {"internal/testutil"},
+	"internal/errdefs":    {"internal/"},
+	"internal/safepath":   {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/archive", "internal/storage"},
+	"internal/config":     {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/runtime", "internal/shim"},
+	"internal/backend":    {"internal/"},
+	"internal/atomicfile": {"internal/"},
+	"cmd/berth":           {"internal/testutil"},
 }
 
 func TestImportArrows(t *testing.T) {

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"berth/internal/atomicfile"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -265,48 +266,8 @@ func (s *Store) write(c *Container) error {
 	if err != nil {
 		return errdefs.System(err)
 	}
-	if err := WriteFileAtomic(filepath.Join(s.Dir(c.ID), recordFile), data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.Dir(c.ID), recordFile), data, 0o600); err != nil {
 		return errdefs.System(err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes data so that a crash at any moment leaves either the
-// old or the new content: temp file, fsync, rename, fsync of the directory.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

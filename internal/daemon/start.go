@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"berth/internal/atomicfile"
 	"berth/internal/backend"
 	"bytes"
 	"context"
@@ -234,23 +235,13 @@ func (s *Containers) writeEtcFiles(snap *container.Snapshot) error {
 		snap.ResolvConfPath: resolvConf(snap.HostConfig.NetworkMode == "host"),
 	}
 	for path, data := range files {
-		if err := writeFileReplace(path, data); err != nil {
+		// Regenerated at every start: atomic, but not worth an fsync on
+		// the hottest path.
+		if err := atomicfile.Replace(path, data, 0o644); err != nil {
 			return errdefs.System(err)
 		}
 	}
 	return nil
-}
-
-// writeFileReplace swaps in new content by rename, so a running container
-// never sees a half-written file. No fsync: these files are regenerated at
-// every start, so a crash can lose nothing that matters, and the start path
-// is the hottest there is.
-func writeFileReplace(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // resolvConf derives the container's resolv.conf from the host's. Loopback

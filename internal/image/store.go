@@ -1,6 +1,7 @@
 package image
 
 import (
+	"berth/internal/atomicfile"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -353,43 +354,18 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-const tempPrefix = ".tmp-"
+func isTemp(name string) bool { return atomicfile.IsTemp(name) }
 
-func isTemp(name string) bool { return strings.HasPrefix(name, tempPrefix) }
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old or the new content: temp file, fsync, rename, fsync of the directory.
+// writeFileAtomic is atomicfile.Write with the store's error class.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(path)+"-")
-	if err != nil {
-		return errdefs.System(err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return errdefs.System(fmt.Errorf("image: writing %s: %w", path, err))
 	}
-	return syncDir(dir)
+	return nil
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return errdefs.System(err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return errdefs.System(err)
 	}
 	return nil

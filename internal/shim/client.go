@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"berth/internal/atomicfile"
 	"context"
 	"encoding/json"
 	"errors"
@@ -310,42 +311,10 @@ func ReadExit(stateDir string) (Exit, error) {
 }
 
 // writeFileAtomic writes b to name so that readers see the old file or the
-// whole new one: temp file, rename; with durable, also across a crash
-// (fsync the file before the rename and the directory after it).
+// whole new one; with durable, also across a crash.
 func writeFileAtomic(name string, b []byte, durable bool) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
 	if durable {
-		if err := f.Sync(); err != nil {
-			f.Close()
-			os.Remove(tmp)
-			return err
-		}
+		return atomicfile.Write(name, b, 0o600)
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if !durable {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Replace(name, b, 0o600)
 }
