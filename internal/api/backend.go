@@ -56,4 +56,5 @@ type Backends struct {
 	Images     ImageBackend
 	System     SystemBackend
 	Events     EventsBackend
+	Volumes    VolumeBackend
 }

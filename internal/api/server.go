@@ -31,7 +31,9 @@ func New(b Backends, v Versions) *Server {
 	s := &Server{b: b, v: v, mux: http.NewServeMux()}
 	s.systemRoutes()
 	s.containerRoutes()
+	s.observeRoutes()
 	s.imageRoutes()
+	s.volumeRoutes()
 	return s
 }
 

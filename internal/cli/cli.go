@@ -178,7 +178,8 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newPsCommand(c), newLogsCommand(c), newInspectCommand(c), newRenameCommand(c),
 		newImagesCommand(c), newImportCommand(c), newTagCommand(c), newRmiCommand(c),
 		newVersionCommand(c), newInfoCommand(c), newEventsCommand(c),
-		newContainerCommand(c), newImageCommand(c),
+		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
+		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",

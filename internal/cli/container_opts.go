@@ -67,6 +67,7 @@ type containerOptions struct {
 	volumes      []string
 	volumesFrom  []string
 	tmpfs        []string
+	mounts       []string
 	dns          []string
 	dnsOptions   []string
 	dnsSearch    []string
@@ -151,6 +152,7 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	listVarP(f, &o.volumes, "volume", "v", "Bind mount a volume")
 	listVar(f, &o.volumesFrom, "volumes-from", "Mount volumes from the specified container(s)")
 	listVar(f, &o.tmpfs, "tmpfs", "Mount a tmpfs directory")
+	listVar(f, &o.mounts, "mount", "Attach a filesystem mount to the container")
 	listVar(f, &o.dns, "dns", "Set custom DNS servers")
 	listVar(f, &o.dnsOptions, "dns-option", "Set DNS options")
 	listVar(f, &o.dnsSearch, "dns-search", "Set custom DNS search domains")
@@ -242,6 +244,10 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 		return nil, err
 	}
 	binds, anonVolumes := parseVolumes(o.volumes)
+	mounts, err := parseMounts(o.mounts)
+	if err != nil {
+		return nil, err
+	}
 	tmpfs := map[string]string{}
 	for _, t := range o.tmpfs {
 		dst, opt, _ := strings.Cut(t, ":")
@@ -338,6 +344,7 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 	}
 	hc := &container.HostConfig{
 		Binds:           binds,
+		Mounts:          mounts,
 		ContainerIDFile: o.cidFile,
 		LogConfig:       container.LogConfig{Type: o.logDriver, Config: logOpts},
 		NetworkMode:     container.NetworkMode(netMode),

@@ -14,6 +14,7 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newCreateCommand(c), newContainerInspectCommand(c), newKillCommand(c), newLogsCommand(c),
 		withAliasGroup(ls, "ps"), newRenameCommand(c), newRestartCommand(c), rm, newRunCommand(c),
 		newStartCommand(c), newStopCommand(c), newWaitCommand(c),
+		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 	)
 	return cmd
 }

@@ -123,3 +123,23 @@ func (s *State) ResumeRemoval() error {
 func (s *State) IsRunning() bool {
 	return s.Status == StatusRunning || s.Status == StatusPaused
 }
+
+// SetPaused records a running container whose processes are now frozen.
+func (s *State) SetPaused() error {
+	switch s.Status {
+	case StatusPaused:
+		return errdefs.Conflict(fmt.Errorf("container is already paused"))
+	case StatusRunning:
+		return s.to(StatusPaused)
+	}
+	return errdefs.Conflict(fmt.Errorf("container is not running"))
+}
+
+// SetUnpaused records a paused container whose processes run again; its
+// StartedAt and pid stay those of the run that was paused.
+func (s *State) SetUnpaused() error {
+	if s.Status != StatusPaused {
+		return errdefs.Conflict(fmt.Errorf("container is not paused"))
+	}
+	return s.to(StatusRunning)
+}

@@ -78,3 +78,47 @@ func TestSetRestartingRecordsExit(t *testing.T) {
 		t.Fatalf("cancel lost the exit: %+v", s)
 	}
 }
+
+// TestPauseTransitions: pause and unpause keep the run (pid, start time) and
+// refuse every other starting point as a Conflict.
+func TestPauseTransitions(t *testing.T) {
+	at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	pause := func(s *State) error { return s.SetPaused() }
+	unpause := func(s *State) error { return s.SetUnpaused() }
+	exited := func(s *State) error { return s.SetExited(137, false, at) }
+	tests := []struct {
+		name string
+		from Status
+		step func(*State) error
+		want Status // "" means refused
+	}{
+		{"pause running", StatusRunning, pause, StatusPaused},
+		{"pause twice", StatusPaused, pause, ""},
+		{"pause exited", StatusExited, pause, ""},
+		{"pause created", StatusCreated, pause, ""},
+		{"pause restarting", StatusRestarting, pause, ""},
+		{"unpause paused", StatusPaused, unpause, StatusRunning},
+		{"unpause running", StatusRunning, unpause, ""},
+		{"unpause exited", StatusExited, unpause, ""},
+		{"paused container killed", StatusPaused, exited, StatusExited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := State{Status: tt.from, Pid: 7, StartedAt: at}
+			before := s
+			err := tt.step(&s)
+			if tt.want == "" {
+				if !errdefs.IsConflict(err) || s != before {
+					t.Fatalf("want an untouched conflict, got %v, %+v", err, s)
+				}
+				return
+			}
+			if err != nil || s.Status != tt.want {
+				t.Fatalf("got %s, %v; want %s", s.Status, err, tt.want)
+			}
+			if tt.want != StatusExited && (s.Pid != 7 || !s.StartedAt.Equal(at)) {
+				t.Fatalf("run not kept: %+v", s)
+			}
+		})
+	}
+}

@@ -24,12 +24,13 @@ import (
 
 // Containers is the container service: lifecycle, listing, logs.
 type Containers struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *container.Store
-	images *image.Store
-	events *events.Bus
-	host   runtime.Host // detected once: capabilities, limits the spec needs
+	cfg     config.Config
+	log     *slog.Logger
+	store   *container.Store
+	images  *image.Store
+	events  *events.Bus
+	volumes *Volumes
+	host    runtime.Host // detected once: capabilities, limits the spec needs
 
 	mu       sync.Mutex
 	running  map[string]*running // by container ID, while a shim is watched

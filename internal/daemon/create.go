@@ -83,11 +83,22 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 	if hc.LogConfig.Type == "json-file" {
 		c.LogPath = filepath.Join(dir, id+"-json.log")
 	}
+	mps, err := s.volumes.prepare(ctx, id, merged, hc)
+	if err != nil {
+		return backend.CreateResult{}, err
+	}
 	if err := s.images.CreateRW(ctx, id, img.ID); err != nil {
+		s.volumes.drop(ctx, id, mps, true)
 		return backend.CreateResult{}, fmt.Errorf("creating container layer: %w", err)
 	}
 	if err := s.store.Add(c); err != nil {
 		_ = s.images.RemoveRW(ctx, id)
+		s.volumes.drop(ctx, id, mps, true)
+		return backend.CreateResult{}, err
+	}
+	if err := s.volumes.save(dir, id, mps); err != nil {
+		_ = s.Remove(ctx, id, backend.RemoveOptions{Force: true})
+		s.volumes.drop(ctx, id, mps, true)
 		return backend.CreateResult{}, err
 	}
 	snap, _ := s.store.Lookup(id)

@@ -21,6 +21,7 @@ type Daemon struct {
 	Containers *Containers
 	Images     *Images
 	System     *System
+	Volumes    *Volumes
 
 	images *image.Store
 	events *events.Bus
@@ -58,12 +59,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	// container start does not pay for it.
 	shim.Prepare()
 	bus := events.New()
+	vols, err := newVolumes(cfg.DataRoot, bus, log)
+	if err != nil {
+		imgs.Close()
+		return nil, fmt.Errorf("opening volume store: %w", err)
+	}
+	vols.restore(store)
 	d := &Daemon{images: imgs, events: bus}
 	d.Containers = &Containers{
-		cfg: cfg, log: log, store: store, images: imgs, events: bus, host: host,
+		cfg: cfg, log: log, store: store, images: imgs, events: bus, volumes: vols, host: host,
 		running: map[string]*running{}, waits: map[string]*waitSet{}, restarts: map[string]*restartState{},
 	}
 	d.Images = &Images{store: imgs, containers: store, events: bus}
+	d.Volumes = vols
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
 	d.Containers.restore(ctx)
 	return d, nil

@@ -1,7 +1,7 @@
 // Package daemon owns berth's server-side behaviour behind the Engine API:
 // wiring (New, Close), restoring containers after a restart (live restore),
-// and the service types the API calls — Containers, Images and System — each
-// holding only the dependencies it needs.
+// and the service types the API calls — Containers, Images, Volumes and
+// System — each holding only the dependencies it needs.
 //
 // It must not speak HTTP (package api does), parse tar (archive/image),
 // or make mount, netlink or cgroup syscalls itself (image, runtime, shim).
@@ -20,4 +20,11 @@
 // mark the container manually stopped and cancel a pending restart; a user
 // start clears the mark, the count and the back-off. A new daemon applies
 // the policies to what it restores (restartOnBoot).
+//
+// Volumes (volumes.go) resolves a container's -v, --mount, --tmpfs and image
+// VOLUMEs at create (creating volumes, taking references, persisting the
+// result as mounts.json beside the record), turns them into runtime mounts
+// at each start (copy-up into empty volumes from the rootfs via safepath),
+// and drops the references at removal (deleting anonymous volumes for rm -v
+// and --rm). References are rebuilt from mounts.json when the daemon starts.
 package daemon

@@ -126,7 +126,7 @@ func (s *Containers) summary(ctx context.Context, c *container.Snapshot, withSiz
 		ID: c.ID, Names: []string{c.Name}, Image: c.Config.Image, ImageID: c.ImageID.String(),
 		Command: commandString(c), Created: c.Created.Unix(), Ports: []apicontainer.PortSummary{},
 		Labels: c.Config.Labels, State: apicontainer.ContainerState(c.State.Status),
-		Status: statusString(c.State, time.Now()), Mounts: []apicontainer.MountPoint{},
+		Status: statusString(c.State, time.Now()), Mounts: s.volumes.mountPoints(c.ID),
 		NetworkSettings: &apicontainer.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
 	}
 	sum.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
@@ -201,7 +201,7 @@ func (s *Containers) Inspect(ctx context.Context, ref string, withSize bool) (*a
 		Image: c.ImageID.String(), ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath,
 		HostsPath: c.HostsPath, LogPath: c.LogPath, Name: c.Name, RestartCount: c.RestartCount,
 		Driver: c.Driver, Platform: "linux", HostConfig: c.HostConfig, Config: c.Config,
-		Mounts:      []apicontainer.MountPoint{},
+		Mounts:      s.volumes.mountPoints(c.ID),
 		GraphDriver: &storage.DriverData{Name: c.Driver, Data: map[string]string{}},
 		NetworkSettings: &apicontainer.NetworkSettings{
 			Networks: map[string]*network.EndpointSettings{},

@@ -137,6 +137,7 @@ func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*
 			s.log.Warn("unmount after failed start", "container", snap.ID, "err", uerr)
 		}
 		s.removeStateDir(snap.ID)
+		s.volumes.unmounted(snap.ID)
 		return nil, err
 	}
 	if err := s.writeEtcFiles(snap); err != nil {
@@ -146,7 +147,13 @@ func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*
 	if err != nil {
 		return fail(err)
 	}
-	spec, err := runtime.Spec(s.runtimeConfig(snap, rootfs, user))
+	rc := s.runtimeConfig(snap, rootfs, user)
+	vm, err := s.volumes.runtimeMounts(ctx, snap, rootfs)
+	if err != nil {
+		return fail(err)
+	}
+	rc.Mounts = sortMounts(append(rc.Mounts, vm...))
+	spec, err := runtime.Spec(rc)
 	if err != nil {
 		return fail(err)
 	}
@@ -396,4 +403,5 @@ func (s *Containers) cleanupAfterExit(id string) {
 		s.log.Warn("unmounting rootfs", "container", id, "err", err)
 	}
 	s.removeStateDir(id)
+	s.volumes.unmounted(id)
 }

@@ -70,6 +70,7 @@ func (s *Containers) Kill(ctx context.Context, ref, signal string) error {
 	if err := h.shim.Signal(ctx, sig); err != nil {
 		return errdefs.System(fmt.Errorf("Cannot kill container: %s: %w", ref, err))
 	}
+	s.thawForSignal(snap.ID)
 	s.publish(snap, apievents.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
 	return nil
 }
@@ -124,6 +125,7 @@ func (s *Containers) Stop(ctx context.Context, ref string, opts backend.StopOpti
 	if err := h.shim.Signal(ctx, sig); err != nil {
 		s.log.Debug("stop signal", "container", snap.ID, "err", err)
 	}
+	s.thawForSignal(snap.ID)
 	if waitDone(ctx, h.done, timeout) {
 		s.cancelRacedRestart(snap.ID)
 		s.publish(snap, apievents.ActionStop, nil)
@@ -216,6 +218,9 @@ func (s *Containers) remove(ctx context.Context, ref string, opts backend.Remove
 		}
 	}
 	if snap.State.IsRunning() {
+		if !opts.Force && snap.State.Status == container.StatusPaused {
+			return errdefs.Conflictf("cannot remove container %q: container is paused and must be unpaused first", snap.Name)
+		}
 		if !opts.Force {
 			return errdefs.Conflictf("cannot remove container %q: container is running: stop the container before removing or force remove", snap.Name)
 		}
@@ -224,6 +229,7 @@ func (s *Containers) remove(ctx context.Context, ref string, opts backend.Remove
 			if err := h.shim.Signal(ctx, syscall.SIGKILL); err != nil {
 				s.log.Debug("force remove kill", "container", snap.ID, "err", err)
 			}
+			s.thawForSignal(snap.ID)
 			select {
 			case <-h.done:
 			case <-time.After(30 * time.Second):
@@ -262,6 +268,7 @@ func (s *Containers) remove(ctx context.Context, ref string, opts backend.Remove
 	if err := s.store.Delete(snap.ID); err != nil {
 		return err
 	}
+	s.volumes.release(ctx, snap.ID, opts.RemoveVolumes)
 	s.publish(snap, apievents.ActionDestroy, nil)
 	s.notifyRemoved(snap.ID, exitResult{code: removing.State.ExitCode})
 	return nil

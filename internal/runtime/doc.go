@@ -13,6 +13,11 @@
 // [ResolveUser] reads the container's /etc/passwd and /etc/group without
 // ever leaving the rootfs.
 //
+// For a running container, named by its init's pid, [Freeze], [Processes]
+// and [Stats] read and toggle its cgroups (v1 or v2, wherever
+// /proc/<pid>/cgroup says it lives), so that pause, top and stats never
+// have the daemon touch cgroup files itself.
+//
 // The package must not know images or networks beyond the rootfs path and
 // network namespace path it is handed.
 package runtime

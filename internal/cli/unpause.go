@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
+
+func newUnpauseCommand(c *berthCLI) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "unpause CONTAINER [CONTAINER...]",
+		Short: "Unpause all processes within one or more containers",
+		Args:  requiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUnpause(cmd.Context(), c, args)
+		},
+	}
+	return withAliasGroup(cmd, "unpause")
+}
+
+func runUnpause(ctx context.Context, c *berthCLI, containers []string) error {
+	api, err := c.client()
+	if err != nil {
+		return err
+	}
+	var errs []string
+	for _, name := range containers {
+		if _, err := api.ContainerUnpause(ctx, name, client.ContainerUnpauseOptions{}); err != nil {
+			errs = append(errs, c.errText(err))
+			continue
+		}
+		fmt.Fprintln(c.out, name)
+	}
+	return collectErrors(errs)
+}
