@@ -69,6 +69,11 @@ func buildBerth() (string, error) {
 	if exec.Command("pkg-config", "--exists", "libseccomp").Run() == nil {
 		args = append(args, "-tags", "seccomp")
 	}
+	// BERTH_TEST_RACE=1 builds the daemon under test with the race
+	// detector, so end-to-end tests also hunt data races in the server.
+	if os.Getenv("BERTH_TEST_RACE") == "1" {
+		args = append(args, "-race")
+	}
 	args = append(args, "./cmd/berth")
 	cmd := exec.Command(goTool(), args...)
 	cmd.Dir = root
