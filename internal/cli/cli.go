@@ -180,6 +180,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newVersionCommand(c), newInfoCommand(c), newEventsCommand(c),
 		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
+		newExecCommand(c),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",

@@ -37,6 +37,8 @@ type Containers struct {
 	waits    map[string]*waitSet
 	restarts map[string]*restartState // by container ID, once a policy restarted it
 	closing  bool                     // set by detachAll: no more restarts or exit records
+
+	execs execTable // exec records, by exec ID (exec.go)
 }
 
 // running is the daemon's handle on a live container.

@@ -27,4 +27,12 @@
 // at each start (copy-up into empty volumes from the rootfs via safepath),
 // and drops the references at removal (deleting anonymous volumes for rm -v
 // and --rm). References are rebuilt from mounts.json when the daemon starts.
+//
+// Exec (exec.go) keeps in-memory records of extra processes (like Docker's,
+// they do not survive a daemon restart) and drops them when their container
+// exits. runtime.Exec starts each process from the shim's libcontainer
+// state with the daemon as its parent, so the daemon waits for it and
+// records its exit code; exec into a paused, restarting or stopped
+// container is a 409 with Docker's wording, a TTY (-t) is not implemented
+// yet (501).
 package daemon

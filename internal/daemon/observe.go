@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -49,6 +50,12 @@ func (s *Containers) Pause(ctx context.Context, ref string) error {
 		return errdefs.Conflictf("Container %s is already paused", snap.ID)
 	}
 	if err := runtime.Freeze(ctx, snap.State.Pid, true); err != nil {
+		// A container that just died (kill returns before its exit is
+		// recorded) has lost its cgroups: that is "not running", not a
+		// daemon fault.
+		if !pidAlive(snap.State.Pid) {
+			return errdefs.Conflictf("Container %s is not running", snap.ID)
+		}
 		return errdefs.System(fmt.Errorf("Cannot pause container %s: %w", snap.ID, err))
 	}
 	after, err := s.store.Update(snap.ID, func(c *container.Container) error {
@@ -372,4 +379,15 @@ func blkioEntries(in []cgroups.BlkioStatEntry) []apicontainer.BlkioStatEntry {
 		out[i] = apicontainer.BlkioStatEntry{Major: e.Major, Minor: e.Minor, Op: e.Op, Value: e.Value}
 	}
 	return out
+}
+
+// pidAlive reports whether pid names a live (not zombie) process.
+func pidAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }

@@ -399,6 +399,7 @@ func (s *Containers) recordExit(id string, code int, oom bool, at time.Time) {
 }
 
 func (s *Containers) cleanupAfterExit(id string) {
+	s.execs.dropContainer(id)
 	if err := s.images.Unmount(context.Background(), id); err != nil {
 		s.log.Warn("unmounting rootfs", "container", id, "err", err)
 	}

@@ -18,6 +18,12 @@
 // /proc/<pid>/cgroup says it lives), so that pause, top and stats never
 // have the daemon touch cgroup files itself.
 //
+// [Exec] runs an extra process in a running container from the
+// libcontainer state its shim keeps: libcontainer's setns path joins the
+// container's namespaces and cgroups and applies its seccomp profile,
+// no-new-privileges and capabilities (the full host set only when asked
+// for privileged); rlimits are copied from the container's init.
+//
 // The package must not know images or networks beyond the rootfs path and
 // network namespace path it is handed.
 package runtime

@@ -1,6 +1,9 @@
 package shim
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
 // The socket protocol is one JSON request and one JSON response per
 // connection; "wait" simply holds its connection until the container exits.
@@ -43,3 +46,7 @@ const (
 	exitFile   = "exit.json"
 	runcDir    = "runc"
 )
+
+// RuntimeStateRoot is where, under a shim's state dir, the container's
+// libcontainer state lives while it runs; exec joins the container from it.
+func RuntimeStateRoot(stateDir string) string { return filepath.Join(stateDir, runcDir) }

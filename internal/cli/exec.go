@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
+
+type execOptions struct {
+	detach      bool
+	interactive bool
+	tty         bool
+	privileged  bool
+	user        string
+	workdir     string
+	detachKeys  string
+	env         []string
+	envFiles    []string
+}
+
+func newExecCommand(c *berthCLI) *cobra.Command {
+	var opts execOptions
+	cmd := &cobra.Command{
+		Use:   "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+		Short: "Execute a command in a running container",
+		Args:  requiresMinArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExec(cmd.Context(), c, &opts, args[0], args[1:])
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.BoolVarP(&opts.detach, "detach", "d", false, "Detached mode: run command in the background")
+	f.BoolVarP(&opts.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	f.BoolVarP(&opts.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	f.BoolVar(&opts.privileged, "privileged", false, "Give extended privileges to the command")
+	f.StringVarP(&opts.user, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\")")
+	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory inside the container")
+	f.StringVar(&opts.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
+	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set environment variables")
+	f.StringArrayVar(&opts.envFiles, "env-file", nil, "Read in a file of environment variables")
+	return withAliasGroup(cmd, "exec")
+}
+
+func runExec(ctx context.Context, c *berthCLI, opts *execOptions, ref string, cmdArgs []string) error {
+	api, err := c.client()
+	if err != nil {
+		return err
+	}
+	env, err := parseEnv(opts.envFiles, opts.env)
+	if err != nil {
+		return err
+	}
+	// Like Docker: an unknown container is reported before anything else,
+	// and no exec is created for a request that cannot be served.
+	if _, err := api.ContainerInspect(ctx, ref, client.ContainerInspectOptions{}); err != nil {
+		return err
+	}
+	create := client.ExecCreateOptions{
+		User: opts.user, Privileged: opts.privileged, TTY: opts.tty,
+		AttachStdin: opts.interactive && !opts.detach, DetachKeys: opts.detachKeys,
+		Env: env, WorkingDir: opts.workdir, Cmd: cmdArgs,
+	}
+	if !opts.detach {
+		create.AttachStdout, create.AttachStderr = true, true
+	}
+	res, err := api.ExecCreate(ctx, ref, create)
+	if err != nil {
+		return err
+	}
+	if opts.detach {
+		_, err := api.ExecStart(ctx, res.ID, client.ExecStartOptions{Detach: true, TTY: opts.tty})
+		return err
+	}
+	h, err := api.ExecAttach(ctx, res.ID, client.ExecAttachOptions{TTY: opts.tty})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if create.AttachStdin && c.in != nil {
+		go func() {
+			_, _ = io.Copy(h.Conn, c.in)
+			_ = h.CloseWrite()
+		}()
+	}
+	if _, err := stdcopy.StdCopy(c.out, c.err, h.Reader); ignoreClosed(err) != nil {
+		return err
+	}
+	ins, err := api.ExecInspect(ctx, res.ID, client.ExecInspectOptions{})
+	if err != nil {
+		return err
+	}
+	if ins.Running {
+		return errors.New("exec process is still running")
+	}
+	if ins.ExitCode != 0 {
+		return statusError{code: ins.ExitCode}
+	}
+	return nil
+}
