@@ -9,10 +9,11 @@
 #     running container, with M `sleep 1000` containers (berth shims and
 #     daemon growth vs containerd-shim-runc-v2 and dockerd/containerd growth
 #     vs conmon)
+#   - `exec <running> true` and `stats --no-stream` latency (berth, Docker)
 # and prints absolute values and ratios against Docker.
 #
 # Run by hand, as root, from anywhere in the repo:  bench/run-latency.sh
-# Knobs: N=20 (runs), M=10 (containers), SKIP_DOCKER=1, SKIP_PODMAN=1,
+# Knobs: N=20 (runs), M=10 (containers), NS=5 (stats runs), SKIP_DOCKER=1, SKIP_PODMAN=1,
 # NO_INSTALL=1 (do not apt-get install docker.io / podman).
 #
 # Docker is Debian's docker.io (dockerd 20.10) started on its own roots, in
@@ -27,6 +28,7 @@ set -uo pipefail
 
 N=${N:-20}
 M=${M:-10}
+NS=${NS:-5}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$PATH:/usr/local/go/bin"
 
@@ -220,6 +222,18 @@ install_pkgs() {
 declare -A R # results: R[engine.metric]
 declare -A WHY
 
+# observe_latency ENGINE CLI...: `exec <running> true` (N runs) and
+# `stats --no-stream <running>` (NS runs: each takes a CPU sample interval)
+# against the first running container.
+observe_latency() {
+	local e=$1; shift
+	local first
+	first=$("$@" ps -q | head -1)
+	[[ -n $first ]] || return 0
+	time_runs "$work/$e.exec" "$@" exec "$first" true && R[$e.exec]=$(percentile 50 "$work/$e.exec")
+	(N=$NS; time_runs "$work/$e.stats" "$@" stats --no-stream "$first") && R[$e.stats]=$(percentile 50 "$work/$e.stats")
+}
+
 # ---------------------------------------------------------------- berth
 run_berth() {
 	echo "berth..." >&2
@@ -244,6 +258,7 @@ run_berth() {
 	busy=$(rss_kb $(pids_matching "$work/b-"))
 	n=$("$B" ps -q | wc -l)
 	((n > 0)) && R[berth.percont]=$(((busy - idle) / n))
+	observe_latency berth "$B"
 	"$B" rm -f $("$B" ps -aq) >/dev/null 2>&1
 }
 
@@ -292,6 +307,7 @@ run_docker() {
 	busy=$(rss_kb $(pids_matching "$work/d-"))
 	n=$(docker_cli ps -q | wc -l)
 	((n > 0)) && R[docker.percont]=$(((busy - idle) / n))
+	observe_latency docker "${DOCKER[@]}"
 	docker_cli rm -f $(docker_cli ps -aq) >/dev/null 2>&1
 }
 
@@ -347,6 +363,8 @@ row() { # label berth docker podman
 }
 row "run --rm true, median (ms)" "$(val berth median)" "$(val docker median)" "$(val podman median)"
 row "run --rm true, p90 (ms)" "$(val berth p90)" "$(val docker p90)" "$(val podman p90)"
+row "exec <running> true, median (ms)" "$(val berth exec)" "$(val docker exec)" "-"
+row "stats --no-stream, median (ms)" "$(val berth stats)" "$(val docker stats)" "-"
 row "daemon idle RSS (MiB)" "$(mib "$(val berth idle)")" "$(mib "$(val docker idle)")" "$(mib "$(val podman idle)")"
 row "per-container engine RSS (MiB)" "$(mib "$(val berth percont)")" "$(mib "$(val docker percont)")" "$(mib "$(val podman percont)")"
 echo
