@@ -32,6 +32,7 @@ func New(b Backends, v Versions) *Server {
 	s.systemRoutes()
 	s.containerRoutes()
 	s.observeRoutes()
+	s.updateRoutes()
 	s.execRoutes()
 	s.imageRoutes()
 	s.volumeRoutes()

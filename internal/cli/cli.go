@@ -180,7 +180,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newVersionCommand(c), newInfoCommand(c), newEventsCommand(c),
 		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
-		newExecCommand(c),
+		newExecCommand(c), newUpdateCommand(c),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
@@ -403,6 +403,7 @@ var aliasGroups = map[string][]string{
 	"wait":    {"container wait", "wait"},
 	"ps":      {"container ls", "container list", "container ps", "ps"},
 	"logs":    {"container logs", "logs"},
+	"update":  {"container update", "update"},
 	"rename":  {"container rename", "rename"},
 	"images":  {"image ls", "image list", "images"},
 	"import":  {"image import", "import"},

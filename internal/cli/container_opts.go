@@ -93,6 +93,7 @@ type containerOptions struct {
 	healthStartInt    time.Duration
 	healthRetries     int
 	noHealthcheck     bool
+	healthOnFailure   string
 }
 
 // containerConfig is the create request body.
@@ -177,6 +178,7 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.DurationVar(&o.healthStartInt, "health-start-interval", 0, "Time between running the check during the start period (ms|s|m|h) (default 0s)")
 	f.IntVar(&o.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
 	f.BoolVar(&o.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+	f.StringVar(&o.healthOnFailure, "health-on-failure", "", "Action when the container becomes unhealthy (none|kill|restart|stop)")
 }
 
 // parseContainerOptions maps the flags onto the create request the way the
@@ -189,6 +191,9 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 	}
 	labels, err := parseLabels(o.labelFile, o.labels)
 	if err != nil {
+		return nil, err
+	}
+	if err := setHealthOnFailure(labels, o.healthOnFailure); err != nil {
 		return nil, err
 	}
 	restart, err := parseRestartPolicy(o.restart)
@@ -582,4 +587,20 @@ func isDevicePerms(s string) bool {
 		}
 	}
 	return true
+}
+
+// healthOnFailureLabel carries --health-on-failure to the daemon (it must
+// equal daemon.HealthOnFailureLabel); with the Docker CLI the same is
+// spelled --label berth.health-on-failure=ACTION.
+const healthOnFailureLabel = "berth.health-on-failure"
+
+func setHealthOnFailure(labels map[string]string, action string) error {
+	switch action {
+	case "":
+		return nil
+	case "none", "kill", "restart", "stop":
+		labels[healthOnFailureLabel] = action
+		return nil
+	}
+	return fmt.Errorf("invalid --health-on-failure %q: must be one of none, kill, restart, stop", action)
 }

@@ -32,6 +32,8 @@ type State struct {
 	// ManuallyStopped is set by stop, kill and rm -f so restart policies
 	// leave the container be; a user start clears it.
 	ManuallyStopped bool
+	// Health is nil for a container without a healthcheck (health.go).
+	Health *Health `json:",omitempty"`
 }
 
 // legal lists the transitions the daemon may make; everything else is a bug

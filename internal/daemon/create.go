@@ -150,11 +150,7 @@ func mergeImageConfig(user *apicontainer.Config, img dockerspec.DockerOCIImageCo
 	if c.Labels == nil {
 		c.Labels = map[string]string{}
 	}
-	if c.Healthcheck == nil && img.Healthcheck != nil {
-		hc := *img.Healthcheck
-		c.Healthcheck = &apicontainer.HealthConfig{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout,
-			StartPeriod: hc.StartPeriod, StartInterval: hc.StartInterval, Retries: hc.Retries}
-	}
+	c.Healthcheck = mergeHealthcheck(c.Healthcheck, img.Healthcheck)
 	if len(img.Volumes) > 0 && c.Volumes == nil {
 		c.Volumes = map[string]struct{}{}
 		for k := range img.Volumes {

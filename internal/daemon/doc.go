@@ -35,4 +35,18 @@
 // records its exit code; exec into a paused, restarting or stopped
 // container is a 409 with Docker's wording, a TTY (-t) is not implemented
 // yet (501).
+//
+// Update (update.go) merges docker update's fields into a copy of the
+// HostConfig and, for a live container, writes the new limits to its
+// cgroups through runtime.UpdateResources while holding the record's lock:
+// a refused write leaves both the cgroups and the record as they were. The
+// restart policy needs nothing live: the exit path reads it from the record.
+//
+// Healthchecks (health.go) run while a container does: a monitor goroutine
+// per run probes with runtime.Exec (user and environment resolved once at
+// start), skips probes while paused, kills a probe at its timeout, and
+// records each result in State.Health through container.Health.Record,
+// publishing health_status events on a change. The label
+// berth.health-on-failure (berth's --health-on-failure) names an action
+// (kill, stop, restart) taken when the container turns unhealthy.
 package daemon

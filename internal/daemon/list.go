@@ -29,6 +29,11 @@ func (s *Containers) List(ctx context.Context, opts backend.ContainerListOptions
 			return nil, errdefs.InvalidParameterf("invalid filter '%s'", k)
 		}
 	}
+	for v := range opts.Filters["health"] {
+		if apicontainer.ValidateHealthStatus(apicontainer.HealthStatus(v)) != nil {
+			return nil, errdefs.InvalidParameterf("Unrecognised filter value for health: %s", v)
+		}
+	}
 	for v := range opts.Filters["status"] {
 		if err := apicontainer.ValidateContainerState(apicontainer.ContainerState(v)); err != nil {
 			return nil, errdefs.InvalidParameterf("invalid filter 'status=%s'", v)
@@ -106,6 +111,9 @@ func matchFilters(c *container.Snapshot, f backend.Filters, ancestors map[string
 			return false
 		}
 	}
+	if vals := f["health"]; len(vals) > 0 && !vals[healthStatus(c.State)] {
+		return false
+	}
 	if ancestors != nil && !ancestors[c.ImageID.String()] {
 		return false
 	}
@@ -130,6 +138,10 @@ func (s *Containers) summary(ctx context.Context, c *container.Snapshot, withSiz
 		NetworkSettings: &apicontainer.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
 	}
 	sum.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
+	sum.Health = &apicontainer.HealthSummary{Status: apicontainer.HealthStatus(healthStatus(c.State))}
+	if c.State.Health != nil {
+		sum.Health.FailingStreak = c.State.Health.FailingStreak
+	}
 	if withSize {
 		if n, err := s.images.RWSize(ctx, c.ID); err == nil {
 			sum.SizeRw = n
@@ -158,7 +170,7 @@ func commandString(c *container.Snapshot) string {
 func statusString(st container.State, now time.Time) string {
 	switch st.Status {
 	case container.StatusRunning:
-		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + healthSuffix(st)
 	case container.StatusPaused:
 		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
 	case container.StatusRestarting:
@@ -197,6 +209,7 @@ func (s *Containers) Inspect(ctx context.Context, ref string, withSize bool) (*a
 			Paused: st.Status == container.StatusPaused, Restarting: st.Status == container.StatusRestarting,
 			OOMKilled: st.OOMKilled, Dead: st.Status == container.StatusDead, Pid: st.Pid,
 			ExitCode: st.ExitCode, Error: st.Error, StartedAt: timeString(st.StartedAt), FinishedAt: timeString(st.FinishedAt),
+			Health: inspectHealth(st.Health),
 		},
 		Image: c.ImageID.String(), ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath,
 		HostsPath: c.HostsPath, LogPath: c.LogPath, Name: c.Name, RestartCount: c.RestartCount,

@@ -41,6 +41,7 @@ func (s *Containers) restoreRunning(ctx context.Context, snap *container.Snapsho
 		s.running[snap.ID] = h
 		s.mu.Unlock()
 		go s.monitor(snap.ID, h)
+		s.startHealth(snap, h, false)
 		return
 	}
 	exit, rerr := shim.ReadExit(s.stateDir(snap.ID))

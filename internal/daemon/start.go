@@ -110,6 +110,7 @@ func (s *Containers) launch(ctx context.Context, snap *container.Snapshot, byUse
 	s.mu.Unlock()
 	s.publish(after, apievents.ActionStart, nil)
 	go s.monitor(snap.ID, h)
+	s.startHealth(after, h, true)
 	return nil
 }
 

@@ -72,6 +72,18 @@ func (s *Containers) Kill(ctx context.Context, ref, signal string) error {
 	}
 	s.thawForSignal(snap.ID)
 	s.publish(snap, apievents.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
+	if sig == syscall.SIGKILL {
+		// Like Docker, a SIGKILL is answered once the exit is recorded (or
+		// after a short bound), so the next command sees a stopped
+		// container rather than a dying one.
+		t := time.NewTimer(2 * time.Second)
+		defer t.Stop()
+		select {
+		case <-h.done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 

@@ -26,4 +26,8 @@
 //
 // The package must not know images or networks beyond the rootfs path and
 // network namespace path it is handed.
+//
+// UpdateResources (update.go) rewrites a running container's limits in
+// place (docker update), finding its cgroups from its init's pid as the
+// observe verbs do.
 package runtime
