@@ -23,6 +23,10 @@ func main() {
 		case "shim":
 			os.Exit(shim.Main(os.Args[2:]))
 		case "daemon":
+			// Run from a sealed copy of the binary: containers, execs and
+			// probes never see the file on disk (CVE-2019-5736), and
+			// libcontainer need not copy it per process.
+			shim.RunFromSealedCopy()
 			os.Exit(runDaemon(os.Args[2:]))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer/exeseal"
+	"golang.org/x/sys/unix"
 )
 
 // The container's init is a re-exec of the shim's own binary, and a
@@ -131,4 +132,42 @@ func closeInheritedExe(fd int) {
 	if fd > 2 {
 		_ = os.NewFile(uintptr(fd), "exe"+strconv.Itoa(fd)).Close()
 	}
+}
+
+// sealedFdEnv tells a process re-executed by RunFromSealedCopy which
+// descriptor held its own binary, so it can close it.
+const sealedFdEnv = "_BERTH_SEALED_EXE_FD"
+
+// RunFromSealedCopy re-executes the calling process (the daemon) from a
+// sealed memfd copy of its binary, once, at startup. libcontainer then sees
+// every container process it starts from the daemon — exec and health
+// probes — as already sealed and skips its per-process 22 MB copy, and
+// shims inherit the sealed binary. It returns only when the process already
+// runs sealed, or when re-executing is impossible (the caller carries on
+// unsealed: libcontainer then seals per start, as before).
+func RunFromSealedCopy() {
+	if v := os.Getenv(sealedFdEnv); v != "" {
+		os.Unsetenv(sealedFdEnv)
+		if fd, err := strconv.Atoi(v); err == nil {
+			closeInheritedExe(fd)
+		}
+	}
+	if exeseal.IsSelfExeCloned() {
+		return
+	}
+	f, err := cloneSelf()
+	if err != nil {
+		return
+	}
+	fd := int(f.Fd())
+	// The copy must survive the exec; the new process closes it.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+		f.Close()
+		return
+	}
+	env := append(os.Environ(), sealedFdEnv+"="+strconv.Itoa(fd))
+	err = unix.Exec("/proc/self/fd/"+strconv.Itoa(fd), os.Args, env)
+	// Only reached when the exec failed.
+	f.Close()
+	_ = err
 }
