@@ -205,9 +205,7 @@ func (s *Store) Update(id string, fn func(c *Container) error) (*Snapshot, error
 	return snap, nil
 }
 
-func restore(c *Container, s *Snapshot) {
-	c.Name, c.Config, c.HostConfig, c.State, c.RestartCount = s.Name, s.Config, s.HostConfig, s.State, s.RestartCount
-}
+func restore(c *Container, s *Snapshot) { c.Record = Record(*s) }
 
 // Rename moves a container to a new name atomically with respect to other
 // renames and creates.

@@ -22,8 +22,8 @@ func newTestStore(t *testing.T) *Store {
 
 func add(t *testing.T, s *Store, name string) *Container {
 	t.Helper()
-	c := &Container{ID: NewID(), Name: name, Created: time.Now(), Config: &apicontainer.Config{Image: "busybox"},
-		HostConfig: &apicontainer.HostConfig{}, State: State{Status: StatusCreated}}
+	c := &Container{Record: Record{ID: NewID(), Name: name, Created: time.Now(), Config: &apicontainer.Config{Image: "busybox"},
+		HostConfig: &apicontainer.HostConfig{}, State: State{Status: StatusCreated}}}
 	if err := s.Add(c); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestLookup(t *testing.T) {
 func TestNameConflictAndRename(t *testing.T) {
 	s := newTestStore(t)
 	a := add(t, s, "/web")
-	b := &Container{ID: NewID(), Name: "/web", State: State{Status: StatusCreated}}
+	b := &Container{Record: Record{ID: NewID(), Name: "/web", State: State{Status: StatusCreated}}}
 	err := s.Add(b)
 	if !errdefs.IsConflict(err) {
 		t.Fatalf("want conflict, got %v", err)
@@ -86,7 +86,7 @@ func TestNameConflictAndRename(t *testing.T) {
 func TestPersistenceAndReload(t *testing.T) {
 	root := t.TempDir()
 	s, _, _ := NewStore(root)
-	c := &Container{ID: NewID(), Name: "/p", Config: &apicontainer.Config{Image: "x"}, State: State{Status: StatusCreated}}
+	c := &Container{Record: Record{ID: NewID(), Name: "/p", Config: &apicontainer.Config{Image: "x"}, State: State{Status: StatusCreated}}}
 	if err := s.Add(c); err != nil {
 		t.Fatal(err)
 	}

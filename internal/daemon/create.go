@@ -71,7 +71,7 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 		merged.Hostname = id[:12]
 	}
 	dir := s.store.Dir(id)
-	c := &container.Container{
+	c := &container.Container{Record: container.Record{
 		ID: id, Name: name, Created: time.Now().UTC(),
 		Path: argv[0], Args: argv[1:], Config: merged, HostConfig: hc,
 		ImageID: img.ID, Driver: s.images.DriverName(),
@@ -79,7 +79,7 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 		HostnamePath:   filepath.Join(dir, "hostname"),
 		HostsPath:      filepath.Join(dir, "hosts"),
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
-	}
+	}}
 	if hc.LogConfig.Type == "json-file" {
 		c.LogPath = filepath.Join(dir, id+"-json.log")
 	}
