@@ -1,6 +1,10 @@
 package backend
 
-import "time"
+import (
+	"time"
+
+	apicontainer "github.com/moby/moby/api/types/container"
+)
 
 // Filters is the API's filter map: key -> set of values.
 type Filters map[string]map[string]bool
@@ -56,4 +60,13 @@ type ImportOptions struct {
 	Message   string
 	Changes   []string
 	Platform  string
+}
+
+// CommitOptions mirrors POST /commit.
+type CommitOptions struct {
+	Repo, Tag       string
+	Comment, Author string
+	Changes         []string
+	Pause           bool
+	Config          *apicontainer.Config // the request body; nil when empty
 }

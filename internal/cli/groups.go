@@ -16,6 +16,7 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newStartCommand(c), newStopCommand(c), newWaitCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
+		newCommitCommand(c),
 	)
 	return cmd
 }
