@@ -22,6 +22,7 @@ type Daemon struct {
 	Images     *Images
 	System     *System
 	Volumes    *Volumes
+	Builds     *Builds
 
 	images *image.Store
 	events *events.Bus
@@ -73,6 +74,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	d.Images = &Images{store: imgs, containers: store, events: bus}
 	d.Volumes = vols
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
+	if d.Builds, err = newBuilds(cfg.DataRoot, d.Containers, d.Images); err != nil {
+		imgs.Close()
+		return nil, fmt.Errorf("opening the builder: %w", err)
+	}
 	d.Containers.restore(ctx)
 	return d, nil
 }

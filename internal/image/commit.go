@@ -40,6 +40,9 @@ type CommitOptions struct {
 	Ref string
 	// Created is the creation time; zero means now.
 	Created time.Time
+	// NoHistory adds no history entry: the empty base image a FROM
+	// scratch build puts its first layer on is no step of its own.
+	NoHistory bool
 }
 
 // Commit stores a new image whose layers are Parent's plus, when
@@ -83,9 +86,12 @@ func (s *Store) Commit(ctx context.Context, opts CommitOptions) (*Image, error) 
 			Author:   opts.Author,
 			Platform: ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"},
 			RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: diffIDs},
-			History:  append(append([]ocispec.History(nil), base.History...), hist),
+			History:  append([]ocispec.History(nil), base.History...),
 		},
 		Config: opts.Config,
+	}
+	if !opts.NoHistory {
+		img.History = append(img.History, hist)
 	}
 	if img.RootFS.DiffIDs == nil {
 		img.RootFS.DiffIDs = []digest.Digest{}
