@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"berth/internal/testutil"
 )
@@ -359,4 +360,29 @@ func TestBuildCachePersists(t *testing.T) {
 	if len(strings.Fields(imgs)) != 3 || len(strings.Fields(all)) <= 3 {
 		t.Fatalf("images: %q, -a: %q", imgs, all)
 	}
+}
+
+// TestBuildClientDisconnect: a client that goes away mid-RUN stops the
+// build; its step container is removed.
+func TestBuildClientDisconnect(t *testing.T) {
+	d := buildDaemon(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 300\n"})
+	cmd := exec.Command(d.Binary, "build", dir)
+	cmd.Env = append(os.Environ(), "BERTH_HOST="+d.Host)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, 20*time.Second, func() bool {
+		out, _, _ := d.Berth(t, "ps", "-q", "--filter", "status=running")
+		return strings.TrimSpace(out) != ""
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	start := time.Now()
+	defer func() { t.Log("cleaned up after", time.Since(start)) }()
+	waitFor(t, 20*time.Second, func() bool {
+		out, _, _ := d.Berth(t, "ps", "-aq")
+		return strings.TrimSpace(out) == ""
+	})
 }
