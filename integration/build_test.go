@@ -386,3 +386,26 @@ func TestBuildClientDisconnect(t *testing.T) {
 		return strings.TrimSpace(out) == ""
 	})
 }
+
+// TestBuildParallelStages: independent stages run at the same time (both
+// start before either's 3-second step is over), yet print in order.
+func TestBuildParallelStages(t *testing.T) {
+	d := buildDaemon(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": `FROM busybox AS a
+RUN date +%s > /start; sleep 3
+FROM busybox AS b
+RUN date +%s > /start; sleep 3
+FROM busybox
+COPY --from=a /start /a
+COPY --from=b /start /b
+CMD ["sh", "-c", "echo $(( $(cat /b) - $(cat /a) ))"]
+`})
+	out := must(t, clis(t, d)[0], "build", "-t", "parallel", dir)
+	if !strings.Contains(out, "Step 1/8 : FROM busybox AS a") || strings.Index(out, "Step 3/8 : FROM busybox AS b") < strings.Index(out, "Step 2/8") {
+		t.Fatalf("output out of order:\n%s", out)
+	}
+	got, _, _ := d.Berth(t, "run", "--rm", "parallel")
+	if diff := strings.TrimSpace(got); diff != "0" && diff != "1" && diff != "-1" {
+		t.Fatalf("stage b started %s s after stage a: not in parallel\n%s", diff, out)
+	}
+}

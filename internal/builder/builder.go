@@ -92,7 +92,7 @@ func (bd *Builder) Build(ctx context.Context, r io.Reader, opts backend.BuildOpt
 		return "", err
 	}
 	run := &build{bd: bd, ctx: ctx, opts: opts, out: out, bc: bc, plan: plan,
-		stages: map[int]*stageState{}, usedArgs: map[string]bool{}}
+		stages: make([]*stageState, len(plan.stages)), shared: &shared{usedArgs: map[string]bool{}}}
 	defer run.cleanup()
 	final, err := run.execute()
 	if err != nil {
@@ -140,7 +140,7 @@ func validTag(t string) error {
 func (b *build) warnUnusedArgs() {
 	var unused []string
 	for k := range b.opts.BuildArgs {
-		if !b.usedArgs[k] && !builtinArgs[k] {
+		if !b.shared.usedArgs[k] && !builtinArgs[k] {
 			unused = append(unused, k)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -27,16 +28,28 @@ var defaultShell = []string{"/bin/sh", "-c"}
 
 // build is one running build.
 type build struct {
-	bd       *Builder
-	ctx      context.Context
-	opts     backend.BuildOptions
-	out      Output
-	bc       *buildContext
-	plan     *plan
-	stages   map[int]*stageState
+	bd     *Builder
+	ctx    context.Context
+	opts   backend.BuildOptions
+	out    Output
+	bc     *buildContext
+	plan   *plan
+	stages []*stageState // by stage index, set once the stage is built
+	shared *shared
+	step   int // the last step number printed by this stage's run
+}
+
+// shared is what the concurrently built stages of one build share.
+type shared struct {
+	mu       sync.Mutex
 	usedArgs map[string]bool
-	step     int
 	scratch  digest.Digest // the empty image FROM scratch steps run on
+}
+
+func (b *build) useArg(k string) {
+	b.shared.mu.Lock()
+	b.shared.usedArgs[k] = true
+	b.shared.mu.Unlock()
 }
 
 // stageState is a stage's image and what the Dockerfile set so far.
@@ -63,29 +76,6 @@ func (b *build) header(text string) {
 	b.printf("Step %d/%d : %s\n", b.step, b.plan.total, text)
 }
 
-// execute runs the planned stages and returns the target's image.
-func (b *build) execute() (digest.Digest, error) {
-	for i := range b.plan.metaArgs {
-		b.header(b.plan.metaArgs[i].String())
-		for _, kv := range b.plan.metaArgs[i].Args {
-			b.usedArgs[kv.Key] = true
-		}
-	}
-	for _, i := range b.plan.order {
-		if err := b.ctx.Err(); err != nil {
-			return "", err
-		}
-		if err := b.buildStage(i); err != nil {
-			return "", err
-		}
-	}
-	st := b.stages[b.plan.target]
-	if st.imageID == "" {
-		return "", errdefs.InvalidParameterf("No image was generated. Is your Dockerfile empty?")
-	}
-	return st.imageID, nil
-}
-
 func (b *build) buildStage(i int) error {
 	stage := &b.plan.stages[i]
 	b.header(stage.SourceCode)
@@ -93,7 +83,6 @@ func (b *build) buildStage(i int) error {
 	if err != nil {
 		return err
 	}
-	b.stages[i] = st
 	if st.imageID != "" {
 		b.printf(" ---> %s\n", short(st.imageID))
 	} else {
@@ -111,6 +100,7 @@ func (b *build) buildStage(i int) error {
 			return err
 		}
 	}
+	b.stages[i] = st
 	return nil
 }
 
@@ -301,7 +291,7 @@ func (st *stageState) shell() []string {
 
 func (b *build) arg(st *stageState, c *instructions.ArgCommand) error {
 	for _, kv := range c.Args {
-		b.usedArgs[kv.Key] = true
+		b.useArg(kv.Key)
 		if v, ok := b.opts.BuildArgs[kv.Key]; ok && v != nil {
 			st.args[kv.Key] = *v
 		} else if kv.Value != nil {
@@ -382,14 +372,16 @@ func (b *build) cacheKey(st *stageState, createdBy, content string) string {
 // scratchBase is the empty image a FROM scratch stage's first layer goes
 // on; it has a fixed creation time, so it is the same image every time.
 func (b *build) scratchBase() (digest.Digest, error) {
-	if b.scratch != "" {
-		return b.scratch, nil
+	b.shared.mu.Lock()
+	defer b.shared.mu.Unlock()
+	if b.shared.scratch != "" {
+		return b.shared.scratch, nil
 	}
 	img, err := b.bd.b.Commit(b.ctx, image.CommitOptions{NoHistory: true, Created: time.Unix(0, 0).UTC()})
 	if err != nil {
 		return "", err
 	}
-	b.scratch = img.ID
+	b.shared.scratch = img.ID
 	return img.ID, nil
 }
 

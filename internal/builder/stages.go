@@ -21,7 +21,8 @@ type plan struct {
 	metaArgs []instructions.ArgCommand
 	metaEnv  map[string]string // ARGs before the first FROM, resolved
 	escape   rune
-	order    []int // stage indices to build, dependencies first
+	order    []int         // stage indices to build, dependencies first
+	deps     map[int][]int // stage -> the earlier stages it needs
 	target   int
 	total    int // steps printed as "Step N/total"
 }
@@ -40,7 +41,7 @@ func planBuild(dockerfile []byte, opts backend.BuildOptions) (*plan, error) {
 	if len(stages) == 0 {
 		return nil, errdefs.InvalidParameterf("Dockerfile contains no build stages")
 	}
-	p := &plan{stages: stages, metaArgs: metaArgs, escape: res.EscapeToken, metaEnv: map[string]string{}}
+	p := &plan{stages: stages, metaArgs: metaArgs, escape: res.EscapeToken, metaEnv: map[string]string{}, deps: map[int][]int{}}
 	lex := shell.NewLex(p.escape)
 	for _, a := range metaArgs {
 		for _, kv := range a.Args {
@@ -127,17 +128,18 @@ func (p *plan) need(i int, needed map[int]bool, lex *shell.Lex) error {
 		return errdefs.InvalidParameter(err)
 	}
 	if j, ok := p.stageRef(base, i); ok {
-		if err := p.need(j, needed, lex); err != nil {
-			return err
-		}
+		p.deps[i] = append(p.deps[i], j)
 	}
 	for _, c := range st.Commands {
 		if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" {
 			if j, ok := p.stageRef(cp.From, i); ok {
-				if err := p.need(j, needed, lex); err != nil {
-					return err
-				}
+				p.deps[i] = append(p.deps[i], j)
 			}
+		}
+	}
+	for _, j := range p.deps[i] {
+		if err := p.need(j, needed, lex); err != nil {
+			return err
 		}
 	}
 	return nil
