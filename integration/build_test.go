@@ -181,6 +181,13 @@ VOLUME /data
 			if len(h) < 17 || !strings.Contains(h[0], "VOLUME") || !strings.Contains(strings.Join(h, "\n"), `|1 VERSION=2-`+c.name+` /bin/sh -c echo "v$VERSION" > /tmp/version`) {
 				t.Fatalf("history:\n%s", strings.Join(h, "\n"))
 			}
+			cli := must(t, c, "history", "--no-trunc", "--format", "{{.ID}} {{.CreatedBy}}", ref)
+			if lines := strings.Split(cli, "\n"); len(lines) != len(h) || !strings.Contains(lines[0], "VOLUME [/data]") && !strings.Contains(lines[0], "VOLUME /data") {
+				t.Fatalf("%s history:\n%s", c.name, cli)
+			}
+			if table := must(t, c, "history", ref); !strings.HasPrefix(table, "IMAGE") || !strings.Contains(table, "CREATED BY") {
+				t.Fatalf("%s history table:\n%s", c.name, table)
+			}
 			// A different build arg invalidates the steps that see it.
 			out := must(t, c, "build", "-t", ref, "--build-arg", "VERSION=3-"+c.name, dir)
 			if n := strings.Count(out, "Using cache"); n != 7 {

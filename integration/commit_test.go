@@ -55,6 +55,9 @@ func TestCommitRoundTrip(t *testing.T) {
 			if n := len(insp.RootFS.Layers); n != 2 {
 				t.Fatalf("committed image has %d layers, want 2", n)
 			}
+			if h := must(t, c, "history", "--format", "{{.Comment}}", ref); !strings.HasPrefix(h, "with data\n") {
+				t.Fatalf("history of the committed image:\n%s", h)
+			}
 			must(t, c, "rmi", ref)
 		})
 	}

@@ -181,7 +181,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
-		newCommitCommand(c), newBuildCommand(c), newBuilderCommand(c),
+		newCommitCommand(c), newBuildCommand(c), newBuilderCommand(c), newHistoryCommand(c),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",

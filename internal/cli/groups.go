@@ -30,7 +30,7 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 	rm.Aliases = []string{"remove"}
 	cmd.AddCommand(
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
-		withAliasGroup(rm, "rmi"), newTagCommand(c), newBuildCommand(c),
+		withAliasGroup(rm, "rmi"), newTagCommand(c), newBuildCommand(c), newHistoryCommand(c),
 	)
 	return cmd
 }
