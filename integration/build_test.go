@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -414,5 +417,34 @@ CMD ["sh", "-c", "echo $(( $(cat /b) - $(cat /a) ))"]
 	got, _, _ := d.Berth(t, "run", "--rm", "parallel")
 	if diff := strings.TrimSpace(got); diff != "0" && diff != "1" && diff != "-1" {
 		t.Fatalf("stage b started %s s after stage a: not in parallel\n%s", diff, out)
+	}
+}
+
+// TestBuildAddURLAndForms: ADD of a URL (a local server), exec-form RUN,
+// shell-form ENTRYPOINT, and COPY's directory rules.
+func TestBuildAddURLAndForms(t *testing.T) {
+	d := buildDaemon(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "from the server\n")
+	}))
+	t.Cleanup(srv.Close)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": "FROM busybox\nADD " + srv.URL + "/remote.txt /dl/\nRUN [\"sh\", \"-c\", \"echo exec form > /exec\"]\n" +
+			"COPY dir /copied\nCOPY one.txt /etc\nCOPY one.txt /renamed.txt\nENTRYPOINT echo entry $0\n",
+		"dir/sub/x": "x", "dir/y": "y", "one.txt": "1",
+	})
+	for _, c := range buildCLIs(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			ref := "forms-" + c.name
+			must(t, c, "build", "-t", ref, dir)
+			got := must(t, c, "run", "--rm", "--entrypoint", "sh", ref, "-c",
+				"cat /dl/remote.txt /exec; stat -c %a /dl/remote.txt; ls /copied | tr '\\n' ' '; cat /copied/sub/x /etc/one.txt /renamed.txt")
+			if want := "from the server\nexec form\n600\nsub y x11"; got != want {
+				t.Fatalf("image content %q, want %q", got, want)
+			}
+			if got := must(t, c, "run", "--rm", ref); got != "entry /bin/sh" {
+				t.Fatalf("shell-form entrypoint: %q", got)
+			}
+		})
 	}
 }
