@@ -363,6 +363,12 @@ func TestBuildCachePersists(t *testing.T) {
 	if strings.Contains(out, "Using cache") {
 		t.Fatalf("after prune:\n%s", out)
 	}
+	// --cache-from finds the steps in a local image's history.
+	d.Berth(t, "builder", "prune", "-f")
+	out, _, _ = d.Berth(t, "build", "--cache-from", "persist", "-t", "persist", dir)
+	if n := strings.Count(out, "Using cache"); n != 2 {
+		t.Fatalf("--cache-from:\n%s", out)
+	}
 	// Intermediate images stay out of the default listing: busybox, the
 	// image and the one it replaced.
 	imgs, _, _ := d.Berth(t, "images", "-q")

@@ -83,7 +83,7 @@ func (b *build) copy(st *stageState, r copyRequest) error {
 	}
 	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", r.cmd, kind, sum, dest)
 	key := b.cacheKey(st, createdBy, fmt.Sprintf("%s chown=%s chmod=%s from=%s", sum, r.chown, r.chmod, srcKey))
-	if b.useCache(st, key) {
+	if b.useCache(st, key, createdBy) {
 		return nil
 	}
 	img, err := b.withRootfs(st, createdBy, func(root string) error {

@@ -43,7 +43,8 @@ type build struct {
 type shared struct {
 	mu       sync.Mutex
 	usedArgs map[string]bool
-	scratch  digest.Digest // the empty image FROM scratch steps run on
+	scratch  digest.Digest  // the empty image FROM scratch steps run on
+	sources  []*image.Image // --cache-from images and their parents
 }
 
 func (b *build) useArg(k string) {
@@ -307,7 +308,7 @@ func (b *build) arg(st *stageState, c *instructions.ArgCommand) error {
 func (b *build) commitMeta(st *stageState, text string) error {
 	createdBy := "/bin/sh -c #(nop) " + text
 	key := b.cacheKey(st, createdBy, "")
-	if b.useCache(st, key) {
+	if b.useCache(st, key, createdBy) {
 		return nil
 	}
 	img, err := b.bd.b.Commit(b.ctx, image.CommitOptions{
@@ -330,17 +331,20 @@ func (b *build) stepDone(st *stageState, img *image.Image, key string) error {
 	return nil
 }
 
-// useCache adopts the cached image for key when there is one.
-func (b *build) useCache(st *stageState, key string) bool {
+// useCache adopts the cached image for key when there is one, else a
+// --cache-from image made by the same step on the same parent.
+func (b *build) useCache(st *stageState, key, createdBy string) bool {
 	if b.opts.NoCache {
 		return false
 	}
-	id, ok := b.bd.cache.get(key)
-	if !ok {
-		return false
+	var img *image.Image
+	if id, ok := b.bd.cache.get(key); ok {
+		img, _ = b.bd.b.Image(b.ctx, id.String())
 	}
-	img, err := b.bd.b.Image(b.ctx, id.String())
-	if err != nil {
+	if img == nil {
+		img = b.fromCacheSources(st.imageID, createdBy)
+	}
+	if img == nil {
 		return false
 	}
 	b.printf(" ---> Using cache\n")
@@ -348,6 +352,37 @@ func (b *build) useCache(st *stageState, key string) bool {
 	st.cfg = cloneConfig(img.Config.Config)
 	b.printf(" ---> %s\n", short(img.ID))
 	return true
+}
+
+// fromCacheSources finds, in the parent chains of the --cache-from
+// images, an image built on parent whose last step was createdBy.
+func (b *build) fromCacheSources(parent digest.Digest, createdBy string) *image.Image {
+	if len(b.opts.CacheFrom) == 0 || parent == "" {
+		return nil
+	}
+	b.shared.mu.Lock()
+	if b.shared.sources == nil {
+		b.shared.sources = []*image.Image{}
+		for _, ref := range b.opts.CacheFrom {
+			img, err := b.bd.b.Image(b.ctx, ref)
+			for seen := 0; err == nil && seen < 1000; seen++ {
+				b.shared.sources = append(b.shared.sources, img)
+				if img.Parent == "" {
+					break
+				}
+				img, err = b.bd.b.Image(b.ctx, img.Parent.String())
+			}
+		}
+	}
+	sources := b.shared.sources
+	b.shared.mu.Unlock()
+	for _, img := range sources {
+		h := img.Config.History
+		if img.Parent == parent && len(h) > 0 && h[len(h)-1].CreatedBy == createdBy {
+			return img
+		}
+	}
+	return nil
 }
 
 // cacheKey identifies a step: the parent image, what the step does
@@ -397,7 +432,7 @@ func (b *build) workdir(st *stageState, c *instructions.WorkdirCommand) error {
 	st.cfg.WorkingDir = path.Clean(wd)
 	createdBy := "/bin/sh -c #(nop) WORKDIR " + st.cfg.WorkingDir
 	key := b.cacheKey(st, createdBy, "")
-	if b.useCache(st, key) {
+	if b.useCache(st, key, createdBy) {
 		return nil
 	}
 	img, err := b.withRootfs(st, createdBy, func(root string) error {

@@ -27,7 +27,7 @@ func (b *build) run(st *stageState, c *instructions.RunCommand) error {
 		createdBy = fmt.Sprintf("|%d %s %s", len(args), strings.Join(args, " "), createdBy)
 	}
 	key := b.cacheKey(st, createdBy, "")
-	if b.useCache(st, key) {
+	if b.useCache(st, key, createdBy) {
 		return nil
 	}
 	parent, err := b.stepParent(st)
