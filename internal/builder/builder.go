@@ -120,6 +120,9 @@ func (bd *Builder) Prune(ctx context.Context) ([]string, error) {
 // CacheEntries is the number of cached steps, for system df.
 func (bd *Builder) CacheEntries() int { return bd.cache.len() }
 
+// CachedImages lists the images the cache names, each once.
+func (bd *Builder) CachedImages() []digest.Digest { return bd.cache.images() }
+
 func short(id digest.Digest) string {
 	e := id.Encoded()
 	if len(e) > 12 {

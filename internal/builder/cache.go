@@ -62,6 +62,20 @@ func (c *cache) len() int {
 	return len(c.entries)
 }
 
+func (c *cache) images() []digest.Digest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[digest.Digest]bool{}
+	var out []digest.Digest
+	for _, id := range c.entries {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // clear forgets every entry and returns the images they named.
 func (c *cache) clear() ([]string, error) {
 	c.mu.Lock()

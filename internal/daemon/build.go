@@ -180,3 +180,43 @@ func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stde
 	}
 	return r.code, nil
 }
+
+// CacheUsage is the build-cache part of system df: one record per image
+// the cache names, sized by the layer its step added. A record is
+// reclaimable when builder prune would remove its image.
+func (s *Builds) CacheUsage(ctx context.Context) *apibuild.DiskUsage {
+	out := &apibuild.DiskUsage{}
+	for _, id := range s.builder.CachedImages() {
+		img, err := s.images.store.Get(ctx, id.String())
+		if err != nil {
+			continue
+		}
+		rec := apibuild.CacheRecord{ID: img.ID.Encoded(), Type: "regular", Shared: len(img.RepoTags) > 0}
+		if img.Parent != "" {
+			rec.Parents = []string{img.Parent.Encoded()}
+		}
+		if h := img.Config.History; len(h) > 0 {
+			last := h[len(h)-1]
+			rec.Description = last.CreatedBy
+			if !last.EmptyLayer {
+				if sizes, err := s.images.store.LayerSizes(ctx, img.ID); err == nil && len(sizes) > 0 {
+					rec.Size = sizes[len(sizes)-1]
+				}
+			}
+		}
+		if img.Config.Created != nil {
+			rec.CreatedAt = *img.Config.Created
+		}
+		rec.InUse = s.images.inUse(img.ID)
+		if rec.InUse {
+			out.ActiveCount++
+		}
+		if !rec.InUse && !rec.Shared && !s.images.hasChildren(ctx, img.ID) {
+			out.Reclaimable += rec.Size
+		}
+		out.TotalSize += rec.Size
+		out.Items = append(out.Items, rec)
+	}
+	out.TotalCount = int64(len(out.Items))
+	return out
+}
