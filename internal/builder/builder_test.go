@@ -139,3 +139,35 @@ func TestHasWildcardAndFamiliarTag(t *testing.T) {
 		}
 	}
 }
+
+func TestIgnorePatternsPrecedence(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		df    string
+		want  string
+	}{
+		{name: "none", files: map[string]string{}, df: "Dockerfile", want: ""},
+		{name: "context-wide", files: map[string]string{".dockerignore": "a\n"}, df: "Dockerfile", want: "a"},
+		{name: "dockerfile-specific wins", files: map[string]string{".dockerignore": "a\n", "build/app.Dockerfile.dockerignore": "b\n# c\n"}, df: "build/app.Dockerfile", want: "b"},
+		{name: "other dockerfile falls back", files: map[string]string{".dockerignore": "a\n", "x.Dockerfile.dockerignore": "b\n"}, df: "Dockerfile", want: "a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, body := range tt.files {
+				os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
+				os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644)
+			}
+			root, err := safepath.OpenRoot(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			got, err := ignorePatterns(root, tt.df)
+			if err != nil || strings.Join(got, ",") != tt.want {
+				t.Fatalf("got %v (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+}
