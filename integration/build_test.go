@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"berth/internal/testutil"
 )
 
@@ -450,6 +452,45 @@ func TestBuildAddURLAndForms(t *testing.T) {
 			}
 			if got := must(t, c, "run", "--rm", ref); got != "entry /bin/sh" {
 				t.Fatalf("shell-form entrypoint: %q", got)
+			}
+		})
+	}
+}
+
+// TestBuildContextEscapes: a context tar whose entries climb out, or go
+// through a symlink pointing out, is refused and writes nothing outside.
+func TestBuildContextEscapes(t *testing.T) {
+	d := buildDaemon(t)
+	outside := t.TempDir()
+	for name, entries := range map[string][]tar.Header{
+		"dotdot":  {{Name: "../../escaped", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}},
+		"symlink": {{Name: "link", Typeflag: tar.TypeSymlink, Linkname: outside, Mode: 0o777}, {Name: "link/escaped", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tw := tar.NewWriter(&buf)
+			df := "FROM busybox\n"
+			tw.WriteHeader(&tar.Header{Name: "Dockerfile", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(df))})
+			tw.Write([]byte(df))
+			for _, h := range entries {
+				tw.WriteHeader(&h)
+				if h.Size > 0 {
+					tw.Write([]byte("x"))
+				}
+			}
+			tw.Close()
+			res, err := d.Client(t).ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Remove: true})
+			if err == nil {
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if !strings.Contains(string(body), "errorDetail") {
+					t.Fatalf("escaping context accepted: %s", body)
+				}
+			}
+			for _, p := range []string{filepath.Join(outside, "escaped"), filepath.Join(d.DataRoot, "builder", "escaped"), filepath.Join(d.DataRoot, "escaped")} {
+				if _, err := os.Lstat(p); err == nil {
+					t.Fatalf("%s was written", p)
+				}
 			}
 		})
 	}
