@@ -110,7 +110,8 @@ CMD ["cat", "/stamp"]
 		t.Run(c.name, func(t *testing.T) {
 			ref := "multi-" + c.name
 			out := must(t, c, "build", "-t", ref, dir)
-			if strings.Contains(out, "must not run") || !strings.Contains(out, "Step 1/8 : ARG BASE=busybox") {
+			if strings.Contains(out, "must not run") || !strings.Contains(out, "Step 1/8 : ARG BASE=busybox") ||
+				!strings.HasPrefix(out, "Sending build context to Docker daemon  ") {
 				t.Fatalf("build output:\n%s", out)
 			}
 			if got := must(t, c, "run", "--rm", ref); got != "built" {

@@ -106,11 +106,17 @@ func runBuild(ctx context.Context, c *berthCLI, src string, opts *buildOptions) 
 	}
 	defer body.Close()
 	bopts.Dockerfile = dfName
+	var upload io.Reader = body
+	if !opts.quiet {
+		upload = &contextCounter{r: body, done: func(n int64) {
+			fmt.Fprintf(c.out, "Sending build context to Docker daemon  %s\n", units.HumanSizeWithPrecision(float64(n), 4))
+		}}
+	}
 	api, err := c.client()
 	if err != nil {
 		return err
 	}
-	res, err := api.ImageBuild(ctx, body, bopts)
+	res, err := api.ImageBuild(ctx, upload, bopts)
 	if err != nil {
 		return err
 	}
@@ -199,6 +205,24 @@ func buildContextReader(c *berthCLI, src, file string) (io.ReadCloser, string, e
 		pw.CloseWithError(writeContextTar(pw, src, excludes, dfName, extra))
 	}()
 	return pr, dfName, nil
+}
+
+// contextCounter reports the context's size once it is all sent, as
+// Docker's CLI ends its upload progress.
+type contextCounter struct {
+	r    io.Reader
+	n    int64
+	done func(int64)
+}
+
+func (c *contextCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF && c.done != nil {
+		c.done(c.n)
+		c.done = nil
+	}
+	return n, err
 }
 
 func randomDockerfileName() string {
