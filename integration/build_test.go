@@ -496,3 +496,20 @@ func TestBuildContextEscapes(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildRmFalse: --rm=false keeps a successful RUN step's container;
+// RUN --network=none runs.
+func TestBuildRmFalse(t *testing.T) {
+	d := buildDaemon(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM busybox\nRUN --network=none echo kept > /k\n"})
+	for _, c := range buildCLIs(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			must(t, c, "build", "--no-cache", "--rm=false", dir)
+			ps := strings.Fields(must(t, c, "ps", "-aq"))
+			if len(ps) != 1 {
+				t.Fatalf("containers after --rm=false: %v", ps)
+			}
+			must(t, c, "rm", ps[0])
+		})
+	}
+}

@@ -34,11 +34,23 @@ func (b *build) run(st *stageState, c *instructions.RunCommand) error {
 	if err != nil {
 		return err
 	}
-	id, err := b.bd.b.CreateContainer(b.ctx, b.stepConfig(st, parent.String(), argv, b.runEnv(st)), b.hostConfig())
+	hc := b.hostConfig()
+	switch n := instructions.GetNetwork(c); n {
+	case instructions.NetworkNone, instructions.NetworkHost:
+		hc.NetworkMode = apicontainer.NetworkMode(n) // RUN --network
+	}
+	id, err := b.bd.b.CreateContainer(b.ctx, b.stepConfig(st, parent.String(), argv, b.runEnv(st)), hc)
 	if err != nil {
 		return err
 	}
-	defer b.removeContainer(id)
+	// Like Docker, --rm=false keeps a successful step's container; a
+	// failed step's container always goes.
+	keep := false
+	defer func() {
+		if !keep {
+			b.removeContainer(id)
+		}
+	}()
 	b.printf(" ---> Running in %s\n", id[:12])
 	code, err := b.bd.b.RunContainer(b.ctx, id, b.out, b.out)
 	if err != nil {
@@ -53,8 +65,12 @@ func (b *build) run(st *stageState, c *instructions.RunCommand) error {
 	if err != nil {
 		return err
 	}
-	b.removeContainer(id)
-	b.printf(" ---> Removed intermediate container %s\n", id[:12])
+	if b.opts.Remove || b.opts.ForceRemove {
+		b.removeContainer(id)
+		b.printf(" ---> Removed intermediate container %s\n", id[:12])
+	} else {
+		keep = true
+	}
 	return b.stepDone(st, img, key)
 }
 
