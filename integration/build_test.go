@@ -439,7 +439,7 @@ func TestBuildAddURLAndForms(t *testing.T) {
 	t.Cleanup(srv.Close)
 	dir := writeFiles(t, map[string]string{
 		"Dockerfile": "FROM busybox\nADD " + srv.URL + "/remote.txt /dl/\nRUN [\"sh\", \"-c\", \"echo exec form > /exec\"]\n" +
-			"COPY dir /copied\nCOPY one.txt /etc\nCOPY one.txt /renamed.txt\nENTRYPOINT echo entry $0\n",
+			"COPY dir /copied\nCOPY one.txt /etc\nCOPY one.txt /renamed.txt\nCOPY --from=busybox /etc/group /from-image\nENTRYPOINT echo entry $0\n",
 		"dir/sub/x": "x", "dir/y": "y", "one.txt": "1",
 	})
 	for _, c := range buildCLIs(t, d) {
@@ -447,8 +447,8 @@ func TestBuildAddURLAndForms(t *testing.T) {
 			ref := "forms-" + c.name
 			must(t, c, "build", "-t", ref, dir)
 			got := must(t, c, "run", "--rm", "--entrypoint", "sh", ref, "-c",
-				"cat /dl/remote.txt /exec; stat -c %a /dl/remote.txt; ls /copied | tr '\\n' ' '; cat /copied/sub/x /etc/one.txt /renamed.txt")
-			if want := "from the server\nexec form\n600\nsub y x11"; got != want {
+				"cat /dl/remote.txt /exec; stat -c %a /dl/remote.txt; ls /copied | tr '\\n' ' '; cat /copied/sub/x /etc/one.txt /renamed.txt; head -1 /from-image")
+			if want := "from the server\nexec form\n600\nsub y x11root:x:0:"; got != want {
 				t.Fatalf("image content %q, want %q", got, want)
 			}
 			if got := must(t, c, "run", "--rm", ref); got != "entry /bin/sh" {

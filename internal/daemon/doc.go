@@ -49,4 +49,13 @@
 // publishing health_status events on a change. The label
 // berth.health-on-failure (berth's --health-on-failure) names an action
 // (kill, stop, restart) taken when the container turns unhealthy.
+//
+// Commit (commit.go) turns a container's config (with the request's
+// overrides and -c changes) into an image config and hands the container's
+// read-write layer, minus the runtime's /etc/hosts, /etc/hostname and
+// /etc/resolv.conf mount points, to image.Store.Commit, pausing a running
+// container meanwhile. Builds (build.go) runs package builder on this
+// package's own services: its step containers are created, attached,
+// started, waited on and removed like any other, and each step is
+// committed through the same image.Store.Commit.
 package daemon
