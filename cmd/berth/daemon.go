@@ -32,6 +32,7 @@ var flagKeys = map[string]string{
 	"log-opt": "log-opts", "live-restore": "live-restore", "group": "group", "registry-mirror": "registry-mirrors",
 	"insecure-registry": "insecure-registries", "bip": "bip", "dns": "dns", "dns-opt": "dns-opts",
 	"dns-search": "dns-search", "label": "labels", "shutdown-timeout": "shutdown-timeout",
+	"init": "init", "init-path": "init-path",
 }
 
 func runDaemon(args []string) int {
@@ -95,6 +96,8 @@ func runDaemon(args []string) int {
 	f.StringSliceVar(&cfg.DNSSearch, "dns-search", nil, "DNS search domains to use")
 	f.StringSliceVar(&cfg.Labels, "label", nil, "Set key=value labels to the daemon")
 	f.IntVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "Default shutdown timeout in seconds")
+	f.BoolVar(&cfg.Init, "init", false, "Run an init in the container to forward signals and reap processes")
+	f.StringVar(&cfg.InitPath, "init-path", "", "Path to the docker-init binary")
 	cmd.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -144,6 +147,8 @@ func overlayFlags(flags *pflag.FlagSet, file, fromFlags config.Config) config.Co
 	set("dns", func() { out.DNS = fromFlags.DNS })
 	set("label", func() { out.Labels = fromFlags.Labels })
 	set("shutdown-timeout", func() { out.ShutdownTimeout = fromFlags.ShutdownTimeout })
+	set("init", func() { out.Init = fromFlags.Init })
+	set("init-path", func() { out.InitPath = fromFlags.InitPath })
 	return out
 }
 

@@ -203,6 +203,13 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 	if o.autoRemove && restart.Name != "" && restart.Name != container.RestartPolicyDisabled {
 		return nil, fmt.Errorf("conflicting options: cannot specify both --restart and --rm")
 	}
+	if err := validateNamespaceModes(o); err != nil {
+		return nil, err
+	}
+	securityOpts, err := parseSecurityOpts(o.securityOpt)
+	if err != nil {
+		return nil, err
+	}
 	sysctls, err := parseKeyValueMap("sysctl", o.sysctls)
 	if err != nil {
 		return nil, err
@@ -372,7 +379,7 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 		Privileged:      o.privileged,
 		PublishAllPorts: o.publishAll,
 		ReadonlyRootfs:  o.readOnly,
-		SecurityOpt:     o.securityOpt,
+		SecurityOpt:     securityOpts,
 		StorageOpt:      storageOpts,
 		Tmpfs:           tmpfs,
 		UTSMode:         container.UTSMode(o.utsMode),

@@ -41,6 +41,11 @@ type Config struct {
 	Group string `json:"group,omitempty"`
 	// DetachKeys overrides ctrl-p,ctrl-q for attach.
 	DetachKeys string `json:"detach-keys,omitempty"`
+	// Init runs every container with --init unless it says otherwise.
+	Init bool `json:"init,omitempty"`
+	// InitPath is the host binary --init runs as PID 1; empty means berth
+	// itself (when statically linked) or docker-init on PATH.
+	InitPath string `json:"init-path,omitempty"`
 
 	// Accepted for daemon.json compatibility; used by later subsystems.
 	RegistryMirrors    []string `json:"registry-mirrors,omitempty"`

@@ -38,7 +38,8 @@ type Containers struct {
 	restarts map[string]*restartState // by container ID, once a policy restarted it
 	closing  bool                     // set by detachAll: no more restarts or exit records
 
-	execs execTable // exec records, by exec ID (exec.go)
+	execs   execTable  // exec records, by exec ID (exec.go)
+	initBin initBinary // the --init binary, found once (initbin.go)
 }
 
 // running is the daemon's handle on a live container.

@@ -34,6 +34,9 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 	if err != nil {
 		return backend.CreateResult{}, err
 	}
+	if err := validateOptions(cfg, hc); err != nil {
+		return backend.CreateResult{}, err
+	}
 	img, err := s.images.Get(ctx, cfg.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
@@ -67,7 +70,7 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 		}
 	}
 	id := container.NewID()
-	if merged.Hostname == "" {
+	if merged.Hostname == "" && hc.UTSMode != "host" {
 		merged.Hostname = id[:12]
 	}
 	dir := s.store.Dir(id)

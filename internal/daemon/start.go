@@ -149,6 +149,9 @@ func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*
 		return fail(err)
 	}
 	rc := s.runtimeConfig(snap, rootfs, user)
+	if err := s.applyOptions(ctx, &rc, snap, rootfs); err != nil {
+		return fail(err)
+	}
 	vm, err := s.volumes.runtimeMounts(ctx, snap, rootfs)
 	if err != nil {
 		return fail(err)
@@ -190,16 +193,6 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 		parent = s.cfg.CgroupParent
 	}
 	r := hc.Resources
-	seccomp := ""
-	nnp := false
-	for _, opt := range hc.SecurityOpt {
-		switch {
-		case opt == "seccomp=unconfined" || opt == "seccomp:unconfined":
-			seccomp = "unconfined"
-		case opt == "no-new-privileges" || opt == "no-new-privileges=true" || opt == "no-new-privileges:true":
-			nnp = true
-		}
-	}
 	var pids int64
 	if r.PidsLimit != nil {
 		pids = *r.PidsLimit
@@ -217,7 +210,7 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 		},
 		CgroupParent: parent, Privileged: hc.Privileged,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
-		SeccompProfile: seccomp, NoNewPrivileges: nnp, Sysctls: hc.Sysctls, Labels: cfg.Labels,
+		Sysctls: hc.Sysctls, Labels: cfg.Labels,
 		Host: s.host,
 	}
 }
@@ -227,10 +220,12 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 func (s *Containers) writeEtcFiles(snap *container.Snapshot) error {
 	hostname := snap.Config.Hostname
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	if snap.HostConfig.NetworkMode == "host" {
+	if snap.HostConfig.NetworkMode == "host" || snap.HostConfig.UTSMode == "host" {
 		if h, err := os.Hostname(); err == nil {
 			hostname = h
 		}
+	}
+	if snap.HostConfig.NetworkMode == "host" {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = string(b)
 		}
