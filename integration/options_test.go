@@ -62,6 +62,7 @@ func TestContainerOptions(t *testing.T) {
 		{"cap-drop ALL add one", []string{"--cap-drop", "all", "--cap-add", "CHOWN", "busybox", "sh", "-c", "grep CapEff /proc/self/status"}, "CapEff:\t0000000000000001"},
 		{"cap-drop some", []string{"--cap-drop", "chown", "--cap-drop", "CAP_NET_RAW", "busybox", "sh", "-c", "grep CapEff /proc/self/status"}, "CapEff:\t00000000a80405fa"},
 		{"privileged", []string{"--privileged", "busybox", "sh", "-c", "grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; test -c /dev/kmsg && echo devices"}, "CapEff:\t" + hostStatus(t, "CapBnd") + "\nSeccomp:\t0\ndevices"},
+		{"no inherited ignored signals", []string{"busybox", "grep", "SigIgn", "/proc/self/status"}, "SigIgn:\t0000000000000000"},
 		{"seccomp default", []string{"busybox", "sh", "-c", "grep Seccomp: /proc/self/status"}, "Seccomp:\t2"},
 		{"seccomp unconfined", []string{"--security-opt", "seccomp=unconfined", "busybox", "sh", "-c", "grep Seccomp: /proc/self/status"}, "Seccomp:\t0"},
 		{"seccomp file", []string{"--security-opt", "seccomp=" + profile, "busybox", "sh", "-c", "mkdir /tmp/x 2>/dev/null || echo denied; touch /tmp/y && echo touched"}, "denied\ntouched"},
@@ -141,4 +142,73 @@ func TestInitReapsZombies(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestJoinNamespaces: --pid and --ipc container:<donor> share the donor's
+// processes and /dev/shm; a donor that is missing, stopped or not
+// shareable is refused with dockerd's wording, leaving nothing running.
+func TestJoinNamespaces(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	c0 := clis(t, d)[0]
+	donor := testutil.UniqueName(t, "donor")
+	must(t, c0, "run", "-d", "--name", donor, "--ipc", "shareable", "busybox", "sh", "-c", "echo hi > /dev/shm/marker; exec sleep 100")
+	priv := testutil.UniqueName(t, "priv")
+	must(t, c0, "run", "-d", "--name", priv, "busybox", "sleep", "100")
+	stopped := testutil.UniqueName(t, "stopped")
+	must(t, c0, "create", "--name", stopped, "busybox", "true")
+	t.Cleanup(func() { d.Berth(t, "rm", "-f", donor, priv, stopped) })
+	pid := must(t, c0, "inspect", "-f", "{{.State.Pid}}", donor)
+	ipcNS, err := os.Readlink("/proc/" + pid + "/ns/ipc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := must(t, c0, "inspect", "-f", "{{.HostConfig.IpcMode}} {{.HostConfig.CgroupnsMode}}", priv); got != "private host" {
+		t.Fatalf("default modes %q, want \"private host\"", got)
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		return must(t, c0, "exec", donor, "cat", "/dev/shm/marker") == "hi"
+	})
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			got := must(t, c, "run", "--rm", "--pid", "container:"+donor, "--ipc", "container:"+donor, "busybox", "sh", "-c",
+				"cat /proc/1/comm; cat /dev/shm/marker; readlink /proc/self/ns/ipc")
+			if want := "sleep\nhi\n" + ipcNS; got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+			bad := []struct {
+				args []string
+				want string
+			}{
+				{[]string{"--pid", "container:nosuchbox"}, "No such container: nosuchbox"},
+				{[]string{"--pid", "container:" + stopped}, "container " + stopped + " is not running"},
+				{[]string{"--ipc", "container:" + priv}, "container " + priv + ": non-shareable IPC (hint: use IpcMode:shareable for the donor container)"},
+				{[]string{"--pid", "bogus"}, "--pid: invalid PID mode"},
+				{[]string{"--ipc", "bogus"}, "invalid IPC mode"}, // Docker's CLI leaves it to the daemon
+				{[]string{"--uts", "bogus"}, "--uts: invalid UTS mode"},
+				{[]string{"--uts", "host", "-h", "x"}, "conflicting options: hostname and the UTS mode"},
+				{[]string{"--security-opt", "bogus=1"}, `invalid --security-opt 2: "bogus=1"`},
+				{[]string{"--security-opt", "seccomp=/nonexistent.json"}, "opening seccomp profile (/nonexistent.json) failed"},
+				{[]string{"--ulimit", "nofile=20:10"}, "ulimit soft limit must be less than or equal to hard limit"},
+				{[]string{"--oom-score-adj", "2000"}, "Invalid value 2000, range for oom score adj is [-1000, 1000]"},
+				{[]string{"--cpuset-cpus", "7"}, "Requested CPUs are not available - requested 7"},
+				{[]string{"--device", "/dev/nosuchdev"}, `error gathering device information while adding custom device "/dev/nosuchdev"`},
+			}
+			for _, tt := range bad {
+				name := testutil.UniqueName(t, "bad")
+				_, stderr, code := c.run(t, append(append([]string{"run", "--rm", "--name", name}, tt.args...), "busybox", "true")...)
+				want := 125
+				if strings.Contains(tt.want, "device information") {
+					want = 127 // the CLI maps "no such file or directory" so
+				}
+				if code != want || !strings.Contains(stderr, tt.want) {
+					t.Errorf("%v: exit %d, stderr %q, want %d and %q", tt.args, code, stderr, want, tt.want)
+				}
+				d.Berth(t, "rm", "-f", name)
+			}
+		})
+	}
+	d.Berth(t, "rm", "-f", donor, priv, stopped)
+	assertNoLeftovers(t, d)
 }

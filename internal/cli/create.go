@@ -52,7 +52,7 @@ func newCreateCommand(c *berthCLI) *cobra.Command {
 func runCreate(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *createOptions, copts *containerOptions) error {
 	cfg, err := parseContainerOptions(flags, copts)
 	if err != nil {
-		return runStatusError("create", c.userError(err))
+		return flagStatusError("create", err)
 	}
 	api, err := c.client()
 	if err != nil {
@@ -65,6 +65,12 @@ func runCreate(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *cre
 	}
 	fmt.Fprintln(c.out, id)
 	return nil
+}
+
+// flagStatusError is a flag that does not parse: always 125, as the
+// Docker CLI reports it, whatever the message says.
+func flagStatusError(cmd string, err error) error {
+	return statusError{status: fmt.Sprintf("berth: %s\n\nRun 'berth %s --help' for more information", err, cmd), code: 125}
 }
 
 // runStatusError mirrors the Docker CLI's mapping of run/create failures:

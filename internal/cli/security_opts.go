@@ -42,14 +42,12 @@ func parseSecurityOpts(opts []string) ([]string, error) {
 	return out, nil
 }
 
-// validateNamespaceModes rejects --pid, --ipc, --uts and --cgroupns values
-// with the Docker CLI's wording before anything reaches the daemon.
+// validateNamespaceModes rejects --pid, --uts and --cgroupns values with
+// the Docker CLI's wording before anything reaches the daemon (--ipc, as
+// there, is left to the daemon).
 func validateNamespaceModes(o *containerOptions) error {
 	if !container.PidMode(o.pidMode).Valid() {
 		return fmt.Errorf("--pid: invalid PID mode")
-	}
-	if !container.IpcMode(o.ipcMode).Valid() {
-		return fmt.Errorf("--ipc: invalid IPC mode")
 	}
 	if !container.UTSMode(o.utsMode).Valid() {
 		return fmt.Errorf("--uts: invalid UTS mode")

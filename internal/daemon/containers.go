@@ -259,6 +259,7 @@ func (s *Containers) detachAll() {
 
 // removeDirs deletes the per-container runtime state of a container.
 func (s *Containers) removeStateDir(id string) {
+	unmountShm(s.stateDir(id))
 	if err := os.RemoveAll(s.stateDir(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("removing state dir", "container", id, "err", err)
 	}

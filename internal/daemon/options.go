@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	apicontainer "github.com/moby/moby/api/types/container"
 
@@ -172,7 +175,7 @@ func (s *Containers) applyOptions(ctx context.Context, rc *runtime.Config, snap 
 		return err
 	}
 	rc.SeccompProfile, rc.NoNewPrivileges = sec.seccomp, sec.noNewPrivileges
-	if err := s.namespaceOptions(rc, hc); err != nil {
+	if err := s.namespaceOptions(rc, snap.ID, hc); err != nil {
 		return err
 	}
 	rc.ShmSize = hc.ShmSize
@@ -222,7 +225,7 @@ func (s *Containers) applyOptions(ctx context.Context, rc *runtime.Config, snap 
 
 // namespaceOptions maps the pid, ipc, uts and cgroup modes; joining another
 // container needs it running (dockerd's checks and wording).
-func (s *Containers) namespaceOptions(rc *runtime.Config, hc *apicontainer.HostConfig) error {
+func (s *Containers) namespaceOptions(rc *runtime.Config, id string, hc *apicontainer.HostConfig) error {
 	ns := &rc.Namespaces
 	switch pid := string(hc.PidMode); {
 	case pid == "host":
@@ -235,6 +238,12 @@ func (s *Containers) namespaceOptions(rc *runtime.Config, hc *apicontainer.HostC
 		ns.PID = fmt.Sprintf("/proc/%d/ns/pid", donor.State.Pid)
 	}
 	switch ipc := string(hc.IpcMode); {
+	case ipc == "shareable":
+		dir, err := mountShm(s.stateDir(id), hc.ShmSize)
+		if err != nil {
+			return err
+		}
+		ns.Shm = dir
 	case ipc == "host":
 		ns.IPC, ns.Shm = runtime.NamespaceHost, "/dev/shm"
 	case ipc == "none":
@@ -248,7 +257,7 @@ func (s *Containers) namespaceOptions(rc *runtime.Config, hc *apicontainer.HostC
 		switch donor.HostConfig.IpcMode {
 		case "shareable":
 			ns.IPC = fmt.Sprintf("/proc/%d/ns/ipc", donor.State.Pid)
-			ns.Shm = fmt.Sprintf("/proc/%d/root/dev/shm", donor.State.Pid)
+			ns.Shm = filepath.Join(s.stateDir(donor.ID), shmDir)
 		case "host":
 			ns.IPC, ns.Shm = runtime.NamespaceHost, "/dev/shm"
 		default:
@@ -275,4 +284,30 @@ func (s *Containers) donor(ref string) (*container.Snapshot, error) {
 		return nil, errdefs.Conflictf("container %s is not running", ref)
 	}
 	return snap, nil
+}
+
+// shmDir, under a shareable container's state dir, is its /dev/shm: a
+// tmpfs mounted on the host, since a mount inside one container's mount
+// namespace cannot be bound into another's.
+const shmDir = "shm"
+
+func mountShm(stateDir string, size int64) (string, error) {
+	if size == 0 {
+		size = 64 << 20
+	}
+	dir := filepath.Join(stateDir, shmDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", errdefs.System(err)
+	}
+	unmountShm(stateDir) // a leftover from a start that failed half-way
+	opts := "mode=1777,size=" + strconv.FormatInt(size, 10)
+	if err := unix.Mount("shm", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, opts); err != nil {
+		return "", errdefs.System(fmt.Errorf("mounting shm: %w", err))
+	}
+	return dir, nil
+}
+
+// unmountShm undoes mountShm; it is a no-op when nothing is mounted.
+func unmountShm(stateDir string) {
+	_ = unix.Unmount(filepath.Join(stateDir, shmDir), unix.MNT_DETACH)
 }
