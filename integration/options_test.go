@@ -212,3 +212,25 @@ func TestJoinNamespaces(t *testing.T) {
 	d.Berth(t, "rm", "-f", donor, priv, stopped)
 	assertNoLeftovers(t, d)
 }
+
+// TestExecKeepsOptions: an exec gets the container's extra groups,
+// ulimits, capabilities and namespaces, with or without --init.
+func TestExecKeepsOptions(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "execopts")
+			must(t, c, "run", "-d", "--name", name, "--init", "--group-add", "1234", "--ulimit", "nofile=1000:1000",
+				"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--uts", "host", "busybox", "sleep", "100")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			got := must(t, c, "exec", name, "sh", "-c", "id -G; ulimit -n; grep -E 'CapEff|NoNewPrivs' /proc/self/status; cat /proc/1/comm; hostname")
+			hostname, _ := os.Hostname()
+			want := "0 1234\n1000\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\ndocker-init\n" + hostname
+			if got != want {
+				t.Fatalf("exec sees %q, want %q", got, want)
+			}
+		})
+	}
+}
