@@ -77,6 +77,7 @@ func TestContainerOptions(t *testing.T) {
 		{"oom-kill-disable", []string{"-m", "32m", "--oom-kill-disable", "busybox", "sh", "-c", "grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control"}, "oom_kill_disable 1"},
 		{"cpuset-cpus", []string{"--cpuset-cpus", "0", "busybox", "sh", "-c", "cat /sys/fs/cgroup/cpuset/cpuset.cpus; grep Cpus_allowed_list /proc/self/status"}, "0\nCpus_allowed_list:\t0"},
 		{"memory-swap", []string{"-m", "32m", "--memory-swap", "64m", "busybox", "cat", "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"}, "67108864"},
+		{"memory-swap unlimited", []string{"-m", "32m", "--memory-swap", "-1", "busybox", "cat", "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"}, "9223372036854771712"},
 		{"memory-reservation", []string{"--memory-reservation", "20m", "busybox", "cat", "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes"}, "20971520"},
 		{"pid host", []string{"--pid", "host", "busybox", "cat", "/proc/1/comm"}, strings.TrimSpace(string(initComm))},
 		{"ipc host", []string{"--ipc", "host", "busybox", "readlink", "/proc/self/ns/ipc"}, hostNS(t, "ipc")},
@@ -191,6 +192,7 @@ func TestJoinNamespaces(t *testing.T) {
 				{[]string{"--security-opt", "bogus=1"}, `invalid --security-opt 2: "bogus=1"`},
 				{[]string{"--security-opt", "seccomp=/nonexistent.json"}, "opening seccomp profile (/nonexistent.json) failed"},
 				{[]string{"--ulimit", "nofile=20:10"}, "ulimit soft limit must be less than or equal to hard limit"},
+				{[]string{"--cap-add", "bogus"}, `unknown capability: "CAP_BOGUS"`},
 				{[]string{"--oom-score-adj", "2000"}, "Invalid value 2000, range for oom score adj is [-1000, 1000]"},
 				{[]string{"--cpuset-cpus", "7"}, "Requested CPUs are not available - requested 7"},
 				{[]string{"--device", "/dev/nosuchdev"}, `error gathering device information while adding custom device "/dev/nosuchdev"`},
@@ -230,6 +232,28 @@ func TestExecKeepsOptions(t *testing.T) {
 			want := "0 1234\n1000\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\ndocker-init\n" + hostname
 			if got != want {
 				t.Fatalf("exec sees %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestDaemonInitSettings: the daemon's --init makes --init the default
+// (--init=false opts out) and --init-path picks the binary.
+func TestDaemonInitSettings(t *testing.T) {
+	testutil.RequiresRoot(t)
+	script := filepath.Join(t.TempDir(), "my-init")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n[ \"$1\" = -- ] && shift\necho custom-init\nexec \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := testutil.StartDaemon(t, "--init", "--init-path", script)
+	d.ImportBusybox(t, "busybox")
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			if got := must(t, c, "run", "--rm", "busybox", "echo", "cmd"); got != "custom-init\ncmd" {
+				t.Fatalf("default init: %q", got)
+			}
+			if got := must(t, c, "run", "--rm", "--init=false", "busybox", "sh", "-c", "echo $$; cat /proc/1/comm; true"); got != "1\nsh" {
+				t.Fatalf("--init=false: %q", got)
 			}
 		})
 	}

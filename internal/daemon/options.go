@@ -74,6 +74,9 @@ func validateOptions(cfg *apicontainer.Config, hc *apicontainer.HostConfig) erro
 	if _, err := parseSecurityOpts(hc.SecurityOpt); err != nil {
 		return err
 	}
+	if err := runtime.ValidateCapabilities(hc.CapAdd, hc.CapDrop); err != nil {
+		return err
+	}
 	if cfg.StopSignal != "" {
 		if _, err := ParseSignal(cfg.StopSignal); err != nil {
 			return err
