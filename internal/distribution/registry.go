@@ -1,8 +1,10 @@
 package distribution
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
@@ -99,20 +101,24 @@ func (s *Service) isInsecure(host string) bool {
 // HTTP is refused for secure registries (the library would fall back to it
 // for private addresses, Docker does not).
 func (s *Service) transportFor(ep endpoint) (http.RoundTripper, error) {
-	s.tmu.Lock()
-	defer s.tmu.Unlock()
-	if rt, ok := s.transports[ep]; ok {
-		return rt, nil
-	}
 	tcfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	key := transportKey{ep: ep}
 	if ep.insecure {
 		tcfg.InsecureSkipVerify = true
 	} else {
-		pool, err := s.certPool(ep.host)
+		// Read on every use, as dockerd does: a CA dropped into the certs
+		// dir applies to the next pull.
+		pool, fp, err := s.certPool(ep.host)
 		if err != nil {
 			return nil, err
 		}
 		tcfg.RootCAs = pool
+		key.ca = fp
+	}
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	if rt, ok := s.transports[key]; ok {
+		return rt, nil
 	}
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -131,7 +137,7 @@ func (s *Service) transportFor(ep endpoint) (http.RoundTripper, error) {
 	}
 	rt := forceScheme{rt: base, host: ep.host, scheme: scheme}
 	if sure {
-		s.transports[ep] = rt
+		s.transports[key] = rt
 	}
 	return rt, nil
 }
@@ -175,7 +181,7 @@ func probeScheme(host string) (scheme string, sure bool) {
 	return "http", false
 }
 
-func (s *Service) certPool(host string) (*x509.CertPool, error) {
+func (s *Service) certPool(host string) (*x509.CertPool, string, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
@@ -185,26 +191,28 @@ func (s *Service) certPool(host string) (*x509.CertPool, error) {
 		dir = DefaultCertsDir
 	}
 	// A host with a path separator could name a directory elsewhere.
-	if strings.ContainsAny(host, "/\\") || host == ".." {
-		return pool, nil
+	if strings.ContainsAny(host, "/\\") || host == ".." || host == "." {
+		return pool, "", nil
 	}
 	ents, err := os.ReadDir(filepath.Join(dir, host))
 	if err != nil {
-		return pool, nil
+		return pool, "", nil
 	}
+	h := sha256.New()
 	for _, e := range ents {
 		if !strings.HasSuffix(e.Name(), ".crt") {
 			continue
 		}
 		pem, err := os.ReadFile(filepath.Join(dir, host, e.Name()))
 		if err != nil {
-			return nil, errdefs.System(err)
+			return nil, "", errdefs.System(err)
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errdefs.InvalidParameterf("unable to parse certificate %s", filepath.Join(dir, host, e.Name()))
+			return nil, "", errdefs.InvalidParameterf("unable to parse certificate %s", filepath.Join(dir, host, e.Name()))
 		}
+		h.Write(pem)
 	}
-	return pool, nil
+	return pool, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (ep endpoint) registry() (name.Registry, error) {
@@ -235,10 +243,15 @@ func Authenticator(ac *apiregistry.AuthConfig) authn.Authenticator {
 	})
 }
 
-// transportCache is keyed by endpoint.
+// transportCache is keyed by endpoint and the CAs it trusts.
 type transportCache struct {
 	tmu        sync.Mutex
-	transports map[endpoint]http.RoundTripper
+	transports map[transportKey]http.RoundTripper
+}
+
+type transportKey struct {
+	ep endpoint
+	ca string // digest of the certs dir's CA files for the host
 }
 
 // isNetErr reports failures to reach an endpoint at all, after which a

@@ -62,7 +62,7 @@ func New(store *image.Store, dataRoot string, cfg Config, log *slog.Logger) (*Se
 		store: store, cfg: cfg, log: log, root: root,
 		dl:             newDownloads(tmp, parallelDownloads),
 		regs:           registrations{m: map[digest.Digest]*registration{}},
-		transportCache: transportCache{transports: map[endpoint]http.RoundTripper{}},
+		transportCache: transportCache{transports: map[transportKey]http.RoundTripper{}},
 		sources:        map[digest.Digest][]string{},
 	}
 	if b, err := os.ReadFile(s.sourcesPath()); err == nil {
