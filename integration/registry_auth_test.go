@@ -12,9 +12,13 @@ import (
 // inputCLI runs a CLI with stdin: login --password-stdin.
 func inputCLI(d *testutil.Daemon, name string) func(t *testing.T, stdin string, args ...string) (string, string, int) {
 	if name == "docker" {
-		return func(t *testing.T, stdin string, args ...string) (string, string, int) { return d.DockerInput(t, stdin, args...) }
+		return func(t *testing.T, stdin string, args ...string) (string, string, int) {
+			return d.DockerInput(t, stdin, args...)
+		}
 	}
-	return func(t *testing.T, stdin string, args ...string) (string, string, int) { return d.BerthInput(t, stdin, args...) }
+	return func(t *testing.T, stdin string, args ...string) (string, string, int) {
+		return d.BerthInput(t, stdin, args...)
+	}
 }
 
 // TestRegistryLoginBasicAndToken: htpasswd basic auth and a bearer-token

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
@@ -156,6 +157,19 @@ func (dl *download) wait() error {
 		dl.cond.Wait()
 	}
 	return dl.err
+}
+
+// waitFor is wait bounded by d; it returns nil if the download is still
+// running then.
+func (dl *download) waitFor(d time.Duration) error {
+	ch := make(chan error, 1)
+	go func() { ch <- dl.wait() }()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(d):
+		return nil
+	}
 }
 
 // reader follows the file as it grows. ctx ends the wait for more bytes.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -360,6 +361,11 @@ func (s *Service) pullLayers(ctx context.Context, layers []v1.Layer, diffIDs []d
 		})
 		holds = append(holds, drop)
 		if err != nil {
+			// A bad blob usually breaks decompression before the digest
+			// check at its end: name the real cause when the download has it.
+			if dlErr := j.dl.waitFor(5 * time.Second); dlErr != nil {
+				return holds, verifyError(j.digest, dlErr)
+			}
 			return holds, fmt.Errorf("failed to register layer: %w", err)
 		}
 		if layer.ChainID != j.chain {
@@ -390,4 +396,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 		c.fn(c.n)
 	}
 	return n, err
+}
+
+// verifyError words a blob that failed its download or digest check as
+// dockerd does.
+func verifyError(d digest.Digest, err error) error {
+	if errdefs.ClassOf(err) == errdefs.ClassUnknown {
+		err = errdefs.InvalidParameter(err)
+	}
+	return fmt.Errorf("filesystem layer verification failed for digest %s: %w", d, err)
 }
