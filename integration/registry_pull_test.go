@@ -123,6 +123,7 @@ type faultyRegistry struct {
 	mode   atomic.Value // "", "corrupt", "truncate", "slow"
 	layers map[string]bool
 	mu     sync.Mutex
+	gets   atomic.Int32 // layer blob GETs
 }
 
 func startFaultyRegistry(t *testing.T) *faultyRegistry {
@@ -140,6 +141,9 @@ func startFaultyRegistry(t *testing.T) *faultyRegistry {
 		f.mu.Lock()
 		isLayer := i >= 0 && f.layers[r.URL.Path[i+len("/blobs/"):]]
 		f.mu.Unlock()
+		if r.Method == http.MethodGet && isLayer {
+			f.gets.Add(1)
+		}
 		if r.Method != http.MethodGet || !isLayer || mode == "" {
 			inner.ServeHTTP(w, r)
 			return
@@ -268,6 +272,9 @@ func TestRegistryConcurrentPullsAndKillMidPull(t *testing.T) {
 		if codes[i] != 0 || !strings.Contains(outs[i], "Digest: sha256:") {
 			t.Fatalf("concurrent pull %d: exit %d\n%s", i, codes[i], outs[i])
 		}
+	}
+	if n := f.gets.Load(); n != 3 {
+		t.Errorf("two concurrent pulls of 3 layers fetched %d blobs, want 3 (shared)", n)
 	}
 	must(t, clis(t, d)[0], "rmi", ref)
 

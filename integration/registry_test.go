@@ -1,6 +1,10 @@
 package integration
 
 import (
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -84,7 +88,62 @@ func TestRegistryPullErrors(t *testing.T) {
 			}
 		})
 	}
+	// The API answers a malformed reference with 400 before any stream.
+	resp := apiRequest(t, d, http.MethodPost, "/images/create?fromImage=Bad&tag=latest", "")
+	if resp.code != http.StatusBadRequest || !strings.Contains(resp.body, "invalid reference format") {
+		t.Fatalf("POST /images/create?fromImage=Bad: %d %s", resp.code, resp.body)
+	}
+	resp = apiRequest(t, d, http.MethodPost, "/images/create?fromImage="+reg.Host+"/nope/x&tag=1", "")
+	if resp.code != http.StatusNotFound || !strings.Contains(resp.body, "manifest for "+reg.Host+"/nope/x:1 not found: manifest unknown: manifest unknown") {
+		t.Fatalf("unknown manifest: %d %s", resp.code, resp.body)
+	}
 	if out, _, _ := d.Berth(t, "images", "-q"); strings.TrimSpace(out) != "" {
 		t.Fatalf("failed pulls stored images: %q", out)
 	}
+}
+
+// TestRegistrySearch: /v2/_catalog filtered by the term, through both CLIs.
+func TestRegistrySearch(t *testing.T) {
+	testutil.RequiresRoot(t)
+	reg := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "src")
+	b := clis(t, d)[0]
+	for _, repo := range []string{"team/web", "team/db", "other/tool"} {
+		must(t, b, "tag", "src", reg.Host+"/"+repo+":1")
+		must(t, b, "push", "-q", reg.Host+"/"+repo+":1")
+	}
+	for _, c := range clis(t, d) {
+		out := must(t, c, "search", reg.Host+"/team")
+		if !strings.HasPrefix(out, "NAME") || !strings.Contains(out, reg.Host+"/team/web") || !strings.Contains(out, reg.Host+"/team/db") || strings.Contains(out, "other/tool") {
+			t.Fatalf("%s search:\n%s", c.name, out)
+		}
+		if out := must(t, c, "search", "--limit", "1", "--format", "{{.Name}}", reg.Host+"/team"); strings.Count(out, "\n") != 0 || out == "" {
+			t.Fatalf("%s search --limit 1: %q", c.name, out)
+		}
+	}
+}
+
+type apiResponse struct {
+	code int
+	body string
+}
+
+// apiRequest sends one raw Engine API request to the daemon's socket.
+func apiRequest(t *testing.T, d *testutil.Daemon, method, path, body string) apiResponse {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", d.Socket)
+	}}}
+	req, err := http.NewRequest(method, "http://berth"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return apiResponse{resp.StatusCode, string(b)}
 }
