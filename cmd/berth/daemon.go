@@ -30,7 +30,7 @@ var flagKeys = map[string]string{
 	"data-root": "data-root", "exec-root": "exec-root", "host": "hosts", "cgroup-parent": "cgroup-parent",
 	"log-level": "log-level", "debug": "debug", "storage-driver": "storage-driver", "log-driver": "log-driver",
 	"log-opt": "log-opts", "live-restore": "live-restore", "group": "group", "registry-mirror": "registry-mirrors",
-	"insecure-registry": "insecure-registries", "bip": "bip", "dns": "dns", "dns-opt": "dns-opts",
+	"insecure-registry": "insecure-registries", "registry-certs-dir": "registry-certs-dir", "bip": "bip", "dns": "dns", "dns-opt": "dns-opts",
 	"dns-search": "dns-search", "label": "labels", "shutdown-timeout": "shutdown-timeout",
 	"init": "init", "init-path": "init-path",
 }
@@ -90,6 +90,8 @@ func runDaemon(args []string) int {
 	f.StringVarP(&pidFile, "pidfile", "p", "", "Path to use for daemon PID file (default <exec-root>/berth.pid)")
 	f.StringSliceVar(&cfg.RegistryMirrors, "registry-mirror", nil, "Preferred registry mirror")
 	f.StringSliceVar(&cfg.InsecureRegistries, "insecure-registry", nil, "Enable insecure registry communication")
+	f.StringVar(&cfg.RegistryCertsDir, "registry-certs-dir", "", "Directory of per-registry CA certificates (<host:port>/ca.crt; default /etc/berth/certs.d)")
+	_ = f.MarkHidden("registry-certs-dir")
 	f.StringVar(&cfg.Bip, "bip", "", "Specify default-bridge IP")
 	f.StringSliceVar(&cfg.DNS, "dns", nil, "DNS server to use")
 	f.StringSliceVar(&cfg.DNSOptions, "dns-opt", nil, "DNS options to use")
@@ -143,6 +145,7 @@ func overlayFlags(flags *pflag.FlagSet, file, fromFlags config.Config) config.Co
 	set("group", func() { out.Group = fromFlags.Group })
 	set("registry-mirror", func() { out.RegistryMirrors = fromFlags.RegistryMirrors })
 	set("insecure-registry", func() { out.InsecureRegistries = fromFlags.InsecureRegistries })
+	set("registry-certs-dir", func() { out.RegistryCertsDir = fromFlags.RegistryCertsDir })
 	set("bip", func() { out.Bip = fromFlags.Bip })
 	set("dns", func() { out.DNS = fromFlags.DNS })
 	set("label", func() { out.Labels = fromFlags.Labels })
@@ -205,7 +208,7 @@ func serve(ctx context.Context, cfg config.Config, pidFile string) error {
 		return err
 	}
 	defer d.Close()
-	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes},
+	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes, Distribution: d.Distribution},
 		api.Versions{Max: daemon.MaxAPIVersion, Min: daemon.MinAPIVersion, Server: "Berth/" + daemon.Version + " (linux)"})
 	log.Info("API listening", "hosts", strings.Join(hosts, ","), "data-root", cfg.DataRoot, "version", daemon.Version)
 	errc := make(chan error, len(listeners))

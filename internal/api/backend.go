@@ -57,4 +57,6 @@ type Backends struct {
 	System     SystemBackend
 	Events     EventsBackend
 	Volumes    VolumeBackend
+	// Distribution serves pull, push, /auth and search; nil answers 501.
+	Distribution DistributionBackend
 }

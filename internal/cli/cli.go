@@ -181,6 +181,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
+		newPullCommand(c), newPushCommand(c), newLoginCommand(c), newLogoutCommand(c), newSearchCommand(c),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",

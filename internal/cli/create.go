@@ -13,7 +13,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
-	"github.com/moby/moby/client/pkg/jsonmessage"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -162,20 +161,11 @@ func familiarRef(s string) string {
 }
 
 func pullImage(ctx context.Context, c *berthCLI, api *client.Client, ref string, opts *createOptions, platform *ocispec.Platform) error {
-	po := client.ImagePullOptions{}
-	if platform != nil {
-		po.Platforms = []ocispec.Platform{*platform}
-	}
-	resp, err := api.ImagePull(ctx, ref, po)
-	if err != nil {
-		return err
-	}
-	defer resp.Close()
 	out := c.err
 	if opts.quiet {
 		out = io.Discard
 	}
-	return jsonmessage.DisplayJSONMessagesStream(resp, out, 0, false, nil)
+	return pullStream(ctx, c, api, ref, false, platform, out)
 }
 
 func parsePlatform(s string) (ocispec.Platform, error) {

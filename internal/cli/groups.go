@@ -29,7 +29,7 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 	rm.Aliases = []string{"remove"}
 	cmd.AddCommand(
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
-		withAliasGroup(rm, "rmi"), newTagCommand(c),
+		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
 	)
 	return cmd
 }

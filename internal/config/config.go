@@ -50,12 +50,16 @@ type Config struct {
 	// Accepted for daemon.json compatibility; used by later subsystems.
 	RegistryMirrors    []string `json:"registry-mirrors,omitempty"`
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
-	Bip                string   `json:"bip,omitempty"`
-	DNS                []string `json:"dns,omitempty"`
-	DNSOptions         []string `json:"dns-opts,omitempty"`
-	DNSSearch          []string `json:"dns-search,omitempty"`
-	Labels             []string `json:"labels,omitempty"`
-	ShutdownTimeout    int      `json:"shutdown-timeout,omitempty"`
+	// RegistryCertsDir holds <host[:port]>/ca.crt for registries with their
+	// own CA; default /etc/berth/certs.d. A berth extension (tests point it
+	// at a temp dir).
+	RegistryCertsDir string   `json:"registry-certs-dir,omitempty"`
+	Bip              string   `json:"bip,omitempty"`
+	DNS              []string `json:"dns,omitempty"`
+	DNSOptions       []string `json:"dns-opts,omitempty"`
+	DNSSearch        []string `json:"dns-search,omitempty"`
+	Labels           []string `json:"labels,omitempty"`
+	ShutdownTimeout  int      `json:"shutdown-timeout,omitempty"`
 }
 
 const (
@@ -147,7 +151,7 @@ func unknownKeys(keys map[string]bool) []string {
 func knownKeys() []string {
 	return []string{"data-root", "exec-root", "hosts", "cgroup-parent", "log-level", "debug",
 		"storage-driver", "log-driver", "log-opts", "live-restore", "group", "detach-keys",
-		"registry-mirrors", "insecure-registries", "bip", "dns", "dns-opts", "dns-search",
+		"registry-mirrors", "insecure-registries", "registry-certs-dir", "bip", "dns", "dns-opts", "dns-search",
 		"labels", "shutdown-timeout"}
 }
 

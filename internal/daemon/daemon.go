@@ -22,6 +22,8 @@ type Daemon struct {
 	Images     *Images
 	System     *System
 	Volumes    *Volumes
+	// Distribution talks to registries (pull, push, login, search).
+	Distribution *Distribution
 
 	images *image.Store
 	events *events.Bus
@@ -72,6 +74,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	}
 	d.Images = &Images{store: imgs, containers: store, events: bus}
 	d.Volumes = vols
+	if d.Distribution, err = newDistribution(cfg, imgs, bus, log); err != nil {
+		imgs.Close()
+		return nil, fmt.Errorf("opening distribution state: %w", err)
+	}
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
 	d.Containers.restore(ctx)
 	return d, nil

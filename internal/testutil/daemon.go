@@ -228,7 +228,8 @@ func (d *Daemon) Berth(t testing.TB, args ...string) (stdout, stderr string, exi
 // BerthInput is Berth with stdin.
 func (d *Daemon) BerthInput(t testing.TB, stdin string, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
-	return d.runCLI(t, stdin, d.Binary, args, "BERTH_HOST="+d.Host)
+	// A private client config: a test's login never touches the host's.
+	return d.runCLI(t, stdin, d.Binary, args, "BERTH_HOST="+d.Host, "DOCKER_CONFIG="+d.BerthConfigDir())
 }
 
 // Docker runs the docker CLI against this daemon, with a private
