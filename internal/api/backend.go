@@ -57,4 +57,6 @@ type Backends struct {
 	System     SystemBackend
 	Events     EventsBackend
 	Volumes    VolumeBackend
+	// ImageArchive serves save, load and history (nil: not supported).
+	ImageArchive ImageArchiveBackend
 }
