@@ -99,7 +99,13 @@ func (img testImage) config(t *testing.T) []byte {
 // mkLegacyArchive writes images in the layout Docker before 25 (and
 // skopeo's docker-archive:) use: <hex>.json configs and <dir>/layer.tar.
 // mutate may change manifest.json before it is written.
-func mkLegacyArchive(t *testing.T, imgs []testImage, mutate func(manifest []map[string]any)) []byte {
+// tarFile is an extra file for an archive.
+type tarFile struct {
+	name string
+	data []byte
+}
+
+func mkLegacyArchive(t *testing.T, imgs []testImage, mutate func(manifest []map[string]any), extra ...tarFile) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -126,6 +132,9 @@ func mkLegacyArchive(t *testing.T, imgs []testImage, mutate func(manifest []map[
 	}
 	if mutate != nil {
 		mutate(manifest)
+	}
+	for _, f := range extra {
+		put(f.name, f.data)
 	}
 	mj, _ := json.Marshal(manifest)
 	put("manifest.json", mj)
