@@ -9,6 +9,7 @@
 set -euo pipefail
 
 BERTH_PACKAGES=(busybox-static libseccomp-dev pkg-config gcc libc6-dev iproute2 nftables ca-certificates procps)
+BERTH_PACKAGES+=(skopeo) # skopeo: docker-archive/OCI interop tests of save and load
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
