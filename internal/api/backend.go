@@ -59,4 +59,5 @@ type Backends struct {
 	Volumes    VolumeBackend
 	// ImageArchive serves save, load and history (nil: not supported).
 	ImageArchive ImageArchiveBackend
+	DiskUsage    DiskUsageBackend
 }

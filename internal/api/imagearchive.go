@@ -9,6 +9,7 @@ import (
 	apiimage "github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 
+	"berth/internal/backend"
 	"berth/internal/errdefs"
 )
 
@@ -17,6 +18,9 @@ type ImageArchiveBackend interface {
 	Save(ctx context.Context, names []string, w io.Writer) error
 	Load(ctx context.Context, r io.Reader, quiet bool, out func(line string)) error
 	History(ctx context.Context, ref string) ([]apiimage.HistoryResponseItem, error)
+	// Parent is the parent image ID older API versions show in inspect.
+	Parent(ctx context.Context, ref string) (string, error)
+	Prune(ctx context.Context, f backend.Filters) (apiimage.PruneReport, error)
 }
 
 // imageArchiveRoutes registers the fixed paths; /images/{name}/get and
@@ -26,6 +30,8 @@ func (s *Server) imageArchiveRoutes() {
 		return s.getImagesGet(w, r, r.URL.Query()["names"])
 	})
 	s.handle("POST /images/load", s.postImagesLoad)
+	s.handle("POST /images/prune", s.postImagesPrune)
+	s.handle("GET /system/df", s.getSystemDF)
 }
 
 func (s *Server) imageArchive() (ImageArchiveBackend, error) {

@@ -62,7 +62,7 @@ func (s *Server) getImageJSON(w http.ResponseWriter, r *http.Request, name strin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, s.shapeImageInspect(r, resp))
 	return nil
 }
 

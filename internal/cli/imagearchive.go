@@ -17,19 +17,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// imageArchiveCommands are the top-level save, load and history.
-func imageArchiveCommands(c *berthCLI) []*cobra.Command {
-	return []*cobra.Command{
-		withAliasGroup(newSaveCommand(c), "save"), withAliasGroup(newLoadCommand(c), "load"),
-		withAliasGroup(newHistoryCommand(c), "history"),
-	}
-}
-
-// imageArchiveSubcommands are the same under `image`.
-func imageArchiveSubcommands(c *berthCLI) []*cobra.Command {
-	return []*cobra.Command{newSaveCommand(c), newLoadCommand(c), newHistoryCommand(c)}
-}
-
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(f.Fd())

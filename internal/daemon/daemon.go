@@ -22,6 +22,7 @@ type Daemon struct {
 	Images     *Images
 	System     *System
 	Volumes    *Volumes
+	DiskUsage  *DiskUsage
 
 	images *image.Store
 	events *events.Bus
@@ -72,6 +73,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	}
 	d.Images = &Images{store: imgs, containers: store, events: bus}
 	d.Volumes = vols
+	d.DiskUsage = &DiskUsage{images: d.Images, containers: d.Containers, volumes: vols}
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
 	d.Containers.restore(ctx)
 	return d, nil

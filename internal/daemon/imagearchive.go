@@ -8,6 +8,7 @@ import (
 	apiimage "github.com/moby/moby/api/types/image"
 	"github.com/opencontainers/go-digest"
 
+	"berth/internal/image"
 	"berth/internal/imagearchive"
 )
 
@@ -85,4 +86,27 @@ func (s *Images) tagsOf(id digest.Digest) []string {
 		return nil
 	}
 	return img.RepoTags
+}
+
+// graphDriverData is the driver's description of the image's top layer,
+// as Docker's inspect shows it (nil for drivers with none, like vfs).
+func (s *Images) graphDriverData(ctx context.Context, img *image.Image) map[string]string {
+	ids := img.Config.RootFS.DiffIDs
+	if len(ids) == 0 {
+		return nil
+	}
+	var chain digest.Digest
+	for _, d := range ids {
+		chain = image.ChainID(chain, d)
+	}
+	return s.store.LayerMetadata(ctx, chain)
+}
+
+// Parent is the ID of the image id was built or committed from, if any.
+func (s *Images) Parent(ctx context.Context, ref string) (string, error) {
+	img, err := s.store.Get(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return img.Parent.String(), nil
 }
