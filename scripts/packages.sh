@@ -12,6 +12,8 @@ set -euo pipefail
 
 BERTH_PACKAGES=(busybox-static libseccomp-dev pkg-config gcc libc6-dev iproute2 nftables ca-certificates procps docker-registry)
 
+BERTH_PACKAGES+=(skopeo) # skopeo: docker-archive/OCI interop tests of save and load
+
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${BERTH_PACKAGES[@]}" >/dev/null

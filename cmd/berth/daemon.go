@@ -208,7 +208,7 @@ func serve(ctx context.Context, cfg config.Config, pidFile string) error {
 		return err
 	}
 	defer d.Close()
-	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes, Distribution: d.Distribution},
+	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes, Distribution: d.Distribution, ImageArchive: d.Images, DiskUsage: d.DiskUsage},
 		api.Versions{Max: daemon.MaxAPIVersion, Min: daemon.MinAPIVersion, Server: "Berth/" + daemon.Version + " (linux)"})
 	log.Info("API listening", "hosts", strings.Join(hosts, ","), "data-root", cfg.DataRoot, "version", daemon.Version)
 	errc := make(chan error, len(listeners))

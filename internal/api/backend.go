@@ -59,4 +59,7 @@ type Backends struct {
 	Volumes    VolumeBackend
 	// Distribution serves pull, push, /auth and search; nil answers 501.
 	Distribution DistributionBackend
+	// ImageArchive serves save, load and history (nil: not supported).
+	ImageArchive ImageArchiveBackend
+	DiskUsage    DiskUsageBackend
 }

@@ -20,6 +20,12 @@ func (s *Server) imageRoutes() {
 		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/json"); ok {
 			return s.getImageJSON(w, r, name)
 		}
+		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/history"); ok {
+			return s.getImageHistory(w, r, name)
+		}
+		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/get"); ok {
+			return s.getImagesGet(w, r, []string{name})
+		}
 		return errdefs.NotFoundf("page not found")
 	})
 	s.handle("POST /images/{rest...}", func(w http.ResponseWriter, r *http.Request) error {
@@ -56,7 +62,7 @@ func (s *Server) getImageJSON(w http.ResponseWriter, r *http.Request, name strin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, s.shapeImageInspect(r, resp))
 	return nil
 }
 

@@ -35,6 +35,7 @@ func New(b Backends, v Versions) *Server {
 	s.updateRoutes()
 	s.execRoutes()
 	s.imageRoutes()
+	s.imageArchiveRoutes()
 	s.volumeRoutes()
 	s.distributionRoutes()
 	return s

@@ -192,6 +192,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		},
 		DisableFlagParsing: true,
 	})
+	addImageArchiveCommands(root, c)
 	root.SetFlagErrorFunc(flagErrorFunc)
 	setupHelp(root)
 	return root

@@ -31,6 +31,7 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
 		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
 	)
+	cmd.AddCommand(imageArchiveSubcommands(c)...)
 	return cmd
 }
 

@@ -24,6 +24,7 @@ type Daemon struct {
 	Volumes    *Volumes
 	// Distribution talks to registries (pull, push, login, search).
 	Distribution *Distribution
+	DiskUsage    *DiskUsage
 
 	images *image.Store
 	events *events.Bus
@@ -78,6 +79,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 		imgs.Close()
 		return nil, fmt.Errorf("opening distribution state: %w", err)
 	}
+	d.DiskUsage = &DiskUsage{images: d.Images, containers: d.Containers, volumes: vols}
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
 	d.Containers.restore(ctx)
 	return d, nil

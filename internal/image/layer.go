@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"time"
 
@@ -63,13 +64,15 @@ func (s *Store) RegisterLayer(ctx context.Context, parent digest.Digest, r io.Re
 		return Layer{}, nil, err
 	}
 	h := sha256.New()
-	size, err := s.driver.ApplyDiff(ctx, cacheID, io.TeeReader(dr, h))
+	split := s.newSplit() // the tar's framing, to give the tar back byte for byte
+	size, err := s.driver.ApplyDiff(ctx, cacheID, io.TeeReader(dr, io.MultiWriter(h, split)))
 	dr.Close()
 	if err == nil {
 		// A verifying reader reports a bad digest only at its end.
 		_, err = io.Copy(io.Discard, tee)
 	}
 	if err != nil {
+		split.discard()
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, fmt.Errorf("image: applying layer: %w", err)
 	}
@@ -81,12 +84,15 @@ func (s *Store) RegisterLayer(ctx context.Context, parent digest.Digest, r io.Re
 	if existing := s.layers[rec.ChainID]; existing != nil {
 		existing.holds++
 		s.mu.Unlock()
+		split.discard()
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return existing.public(), s.releaser(rec.ChainID), nil
 	}
 	// The record is the layer's "complete" marker: written while holding mu
 	// so a concurrent registration of the same chain sees one or the other.
+	split.commit(ctx, s, rec.ChainID)
 	if err := writeJSONAtomic(s.layerPath(rec.ChainID), rec); err != nil {
+		os.Remove(s.splitPath(rec.ChainID))
 		s.mu.Unlock()
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, err
@@ -288,6 +294,7 @@ func (s *Store) Delete(ctx context.Context, id digest.Digest) ([]digest.Digest, 
 	var deleted []digest.Digest
 	for _, l := range gone {
 		errs = append(errs, removeSynced(s.layerPath(l.ChainID)))
+		os.Remove(s.splitPath(l.ChainID))
 		errs = append(errs, s.driver.Remove(ctx, l.CacheID))
 		deleted = append(deleted, l.ChainID)
 	}

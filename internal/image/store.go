@@ -248,6 +248,8 @@ func (s *Store) removeOrphans(ctx context.Context) {
 	for id := range s.mounts {
 		known[id] = true
 	}
+	s.removeSplits()
+	os.RemoveAll(filepath.Join(s.root, "tmp"))
 	ids, err := s.driver.Layers(ctx)
 	if err != nil {
 		return
