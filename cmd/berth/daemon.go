@@ -32,12 +32,13 @@ var flagKeys = map[string]string{
 	"log-opt": "log-opts", "live-restore": "live-restore", "group": "group", "registry-mirror": "registry-mirrors",
 	"insecure-registry": "insecure-registries", "bip": "bip", "dns": "dns", "dns-opt": "dns-opts",
 	"dns-search": "dns-search", "label": "labels", "shutdown-timeout": "shutdown-timeout",
+	"bridge": "bridge", "default-address-pool": "default-address-pools",
 }
 
 func runDaemon(args []string) int {
 	cfg := config.Default()
 	var configFile, pidFile string
-	var logOpts []string
+	var logOpts, addrPools []string
 	liveRestore := true
 	cmd := &cobra.Command{
 		Use:           "berth daemon [OPTIONS]",
@@ -67,6 +68,14 @@ func runDaemon(args []string) int {
 					fileCfg.LogOpts[k] = v
 				}
 			}
+			if cmd.Flags().Changed("default-address-pool") {
+				pools, err := parseAddressPools(addrPools)
+				if err != nil {
+					return err
+				}
+				fileCfg.DefaultAddressPools = pools
+			}
+			fileCfg.NetPrefix = cfg.NetPrefix
 			if fileCfg.Debug {
 				fileCfg.LogLevel = "debug"
 			}
@@ -95,6 +104,10 @@ func runDaemon(args []string) int {
 	f.StringSliceVar(&cfg.DNSSearch, "dns-search", nil, "DNS search domains to use")
 	f.StringSliceVar(&cfg.Labels, "label", nil, "Set key=value labels to the daemon")
 	f.IntVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "Default shutdown timeout in seconds")
+	f.StringVarP(&cfg.Bridge, "bridge", "b", "", `Attach containers to a network bridge (default "berth0"; "none" disables the default network)`)
+	f.StringArrayVar(&addrPools, "default-address-pool", nil, "Default address pools for node specific local networks (base=CIDR,size=N)")
+	f.StringVar(&cfg.NetPrefix, "net-prefix", "", "Prefix of berth's nftables table and link names (tests)")
+	f.MarkHidden("net-prefix")
 	cmd.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -144,6 +157,9 @@ func overlayFlags(flags *pflag.FlagSet, file, fromFlags config.Config) config.Co
 	set("dns", func() { out.DNS = fromFlags.DNS })
 	set("label", func() { out.Labels = fromFlags.Labels })
 	set("shutdown-timeout", func() { out.ShutdownTimeout = fromFlags.ShutdownTimeout })
+	set("bridge", func() { out.Bridge = fromFlags.Bridge })
+	set("dns-opt", func() { out.DNSOptions = fromFlags.DNSOptions })
+	set("dns-search", func() { out.DNSSearch = fromFlags.DNSSearch })
 	return out
 }
 
@@ -200,7 +216,7 @@ func serve(ctx context.Context, cfg config.Config, pidFile string) error {
 		return err
 	}
 	defer d.Close()
-	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes},
+	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes, Networks: d.Networks},
 		api.Versions{Max: daemon.MaxAPIVersion, Min: daemon.MinAPIVersion, Server: "Berth/" + daemon.Version + " (linux)"})
 	log.Info("API listening", "hosts", strings.Join(hosts, ","), "data-root", cfg.DataRoot, "version", daemon.Version)
 	errc := make(chan error, len(listeners))

@@ -57,4 +57,5 @@ type Backends struct {
 	System     SystemBackend
 	Events     EventsBackend
 	Volumes    VolumeBackend
+	Networks   NetworkBackend
 }
