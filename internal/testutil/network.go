@@ -130,3 +130,18 @@ func (d *Daemon) NetLeftovers() (links []string, tables []string) {
 	}
 	return links, tables
 }
+
+// PortmapRules counts the rules of the daemon's DNAT chain (one per
+// published port).
+func (d *Daemon) PortmapRules() (int, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return 0, err
+	}
+	tbl := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: d.NetPrefix}
+	rules, err := c.GetRules(tbl, &nftables.Chain{Name: "portmap", Table: tbl})
+	if err != nil {
+		return 0, err
+	}
+	return len(rules), nil
+}
