@@ -33,12 +33,13 @@ var flagKeys = map[string]string{
 	"insecure-registry": "insecure-registries", "registry-certs-dir": "registry-certs-dir", "bip": "bip", "dns": "dns", "dns-opt": "dns-opts",
 	"dns-search": "dns-search", "label": "labels", "shutdown-timeout": "shutdown-timeout",
 	"init": "init", "init-path": "init-path",
+	"bridge": "bridge", "default-address-pool": "default-address-pools",
 }
 
 func runDaemon(args []string) int {
 	cfg := config.Default()
 	var configFile, pidFile string
-	var logOpts []string
+	var logOpts, addrPools []string
 	liveRestore := true
 	cmd := &cobra.Command{
 		Use:           "berth daemon [OPTIONS]",
@@ -68,6 +69,14 @@ func runDaemon(args []string) int {
 					fileCfg.LogOpts[k] = v
 				}
 			}
+			if cmd.Flags().Changed("default-address-pool") {
+				pools, err := parseAddressPools(addrPools)
+				if err != nil {
+					return err
+				}
+				fileCfg.DefaultAddressPools = pools
+			}
+			fileCfg.NetPrefix = cfg.NetPrefix
 			if fileCfg.Debug {
 				fileCfg.LogLevel = "debug"
 			}
@@ -100,6 +109,10 @@ func runDaemon(args []string) int {
 	f.IntVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "Default shutdown timeout in seconds")
 	f.BoolVar(&cfg.Init, "init", false, "Run an init in the container to forward signals and reap processes")
 	f.StringVar(&cfg.InitPath, "init-path", "", "Path to the docker-init binary")
+	f.StringVarP(&cfg.Bridge, "bridge", "b", "", `Attach containers to a network bridge (default "berth0"; "none" disables the default network)`)
+	f.StringArrayVar(&addrPools, "default-address-pool", nil, "Default address pools for node specific local networks (base=CIDR,size=N)")
+	f.StringVar(&cfg.NetPrefix, "net-prefix", "", "Prefix of berth's nftables table and link names (tests)")
+	f.MarkHidden("net-prefix")
 	cmd.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -152,6 +165,9 @@ func overlayFlags(flags *pflag.FlagSet, file, fromFlags config.Config) config.Co
 	set("shutdown-timeout", func() { out.ShutdownTimeout = fromFlags.ShutdownTimeout })
 	set("init", func() { out.Init = fromFlags.Init })
 	set("init-path", func() { out.InitPath = fromFlags.InitPath })
+	set("bridge", func() { out.Bridge = fromFlags.Bridge })
+	set("dns-opt", func() { out.DNSOptions = fromFlags.DNSOptions })
+	set("dns-search", func() { out.DNSSearch = fromFlags.DNSSearch })
 	return out
 }
 
@@ -208,7 +224,8 @@ func serve(ctx context.Context, cfg config.Config, pidFile string) error {
 		return err
 	}
 	defer d.Close()
-	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes, Distribution: d.Distribution, ImageArchive: d.Images, DiskUsage: d.DiskUsage},
+	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes,
+		Distribution: d.Distribution, ImageArchive: d.Images, DiskUsage: d.DiskUsage, Networks: d.Networks},
 		api.Versions{Max: daemon.MaxAPIVersion, Min: daemon.MinAPIVersion, Server: "Berth/" + daemon.Version + " (linux)"})
 	log.Info("API listening", "hosts", strings.Join(hosts, ","), "data-root", cfg.DataRoot, "version", daemon.Version)
 	errc := make(chan error, len(listeners))

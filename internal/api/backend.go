@@ -62,4 +62,5 @@ type Backends struct {
 	// ImageArchive serves save, load and history (nil: not supported).
 	ImageArchive ImageArchiveBackend
 	DiskUsage    DiskUsageBackend
+	Networks     NetworkBackend
 }

@@ -38,6 +38,7 @@ func New(b Backends, v Versions) *Server {
 	s.imageArchiveRoutes()
 	s.volumeRoutes()
 	s.distributionRoutes()
+	s.networkRoutes()
 	return s
 }
 

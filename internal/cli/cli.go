@@ -183,6 +183,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newExecCommand(c), newUpdateCommand(c),
 		newPullCommand(c), newPushCommand(c), newLoginCommand(c), newLogoutCommand(c), newSearchCommand(c),
 	)
+	root.AddCommand(newNetworkCommand(c), newPortCommand(c))
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
 		Short: "Run the berth daemon",

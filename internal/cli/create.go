@@ -10,8 +10,6 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
@@ -185,16 +183,4 @@ func parsePlatform(s string) (ocispec.Platform, error) {
 		return p, fmt.Errorf("%q: invalid platform format", s)
 	}
 	return p, nil
-}
-
-// networkingFor builds the endpoint settings for a user-defined network
-// when aliases or a static address were asked for.
-func networkingFor(mode string, aliases []string) *network.NetworkingConfig {
-	nm := container.NetworkMode(mode)
-	if len(aliases) == 0 || !nm.IsUserDefined() {
-		return &network.NetworkingConfig{}
-	}
-	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-		mode: {Aliases: aliases},
-	}}
 }
