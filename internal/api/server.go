@@ -36,6 +36,7 @@ func New(b Backends, v Versions) *Server {
 	s.execRoutes()
 	s.imageRoutes()
 	s.volumeRoutes()
+	s.fsRoutes()
 	return s
 }
 

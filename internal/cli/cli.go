@@ -182,6 +182,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
 	)
+	root.AddCommand(fsCommands(c)...)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
 		Short: "Run the berth daemon",

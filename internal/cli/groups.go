@@ -17,6 +17,7 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
 	)
+	cmd.AddCommand(fsContainerCommands(c)...)
 	return cmd
 }
 
