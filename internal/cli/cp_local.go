@@ -186,6 +186,42 @@ func rebaseTar(r io.Reader, oldBase, newBase string) io.Reader {
 	return pr
 }
 
+// refuseBreakoutLinks fails the stream at a relative symlink whose target
+// climbs out of the extraction directory, as Docker's CLI does (extraction
+// is confined anyway; this keeps the user from a link that leads out).
+func refuseBreakoutLinks(r io.Reader, dir string) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		tr, tw := tar.NewReader(r), tar.NewWriter(pw)
+		var err error
+		for {
+			var hdr *tar.Header
+			if hdr, err = tr.Next(); err != nil {
+				break
+			}
+			if hdr.Typeflag == tar.TypeSymlink && !filepath.IsAbs(hdr.Linkname) {
+				at := filepath.Join(dir, hdr.Name)
+				target := filepath.Join(filepath.Dir(at), hdr.Linkname)
+				if rel, rerr := filepath.Rel(dir, target); rerr != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+					err = fmt.Errorf("invalid symlink %q -> %q", at, hdr.Linkname)
+					break
+				}
+			}
+			if err = tw.WriteHeader(hdr); err != nil {
+				break
+			}
+			if _, err = io.Copy(tw, tr); err != nil {
+				break
+			}
+		}
+		if err == io.EOF {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
 func rebasePath(name, oldBase, newBase string) string {
 	if name == oldBase || strings.HasPrefix(name, oldBase+"/") {
 		return newBase + name[len(oldBase):]
@@ -211,6 +247,7 @@ func extractLocal(ctx context.Context, content io.Reader, src copyInfo, dstPath 
 	if from != "" {
 		content = rebaseTar(content, from, to)
 	}
+	content = refuseBreakoutLinks(content, dir)
 	_, err = archive.Apply(ctx, dir, content, archive.ApplyOptions{NoChown: os.Geteuid() != 0})
 	return err
 }

@@ -30,9 +30,10 @@ var RuntimePaths = []string{"/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/
 // Changes turns the layer tar of a container's writable layer (OCI
 // whiteouts) into diff's list: a deletion (whiteout) is D, an entry that
 // exists in the image below (lower, nil for none) is C, anything else A.
-// Directories that are only there to hold a runtime mount point are left
-// out with the mount points. The list is sorted by path.
-func Changes(diff io.Reader, lower *safepath.Root) ([]apicontainer.FilesystemChange, error) {
+// The runtime's mount points (RuntimePaths and mounts, the container's
+// own mount destinations) are left out with what is below them, and so are
+// the directories that changed only to hold one. The list is sorted by path.
+func Changes(diff io.Reader, lower *safepath.Root, mounts []string) ([]apicontainer.FilesystemChange, error) {
 	tr := tar.NewReader(diff)
 	byPath := map[string]apicontainer.ChangeType{}
 	for {
@@ -63,14 +64,18 @@ func Changes(diff io.Reader, lower *safepath.Root) ([]apicontainer.FilesystemCha
 			byPath[p] = kind
 		}
 	}
-	return filterRuntime(byPath), nil
+	hide := append(append([]string(nil), RuntimePaths...), mounts...)
+	for i, m := range hide {
+		hide[i] = path.Clean("/" + m)
+	}
+	return filterRuntime(byPath, hide), nil
 }
 
 // filterRuntime drops the runtime's mount points (and what is below them)
 // and the directories that changed only because one was created in them.
-func filterRuntime(byPath map[string]apicontainer.ChangeType) []apicontainer.FilesystemChange {
+func filterRuntime(byPath map[string]apicontainer.ChangeType, hide []string) []apicontainer.FilesystemChange {
 	hidden := func(p string) bool {
-		for _, r := range RuntimePaths {
+		for _, r := range hide {
 			if p == r || strings.HasPrefix(p, r+"/") {
 				return true
 			}
@@ -86,7 +91,7 @@ func filterRuntime(byPath map[string]apicontainer.ChangeType) []apicontainer.Fil
 	}
 	sort.Strings(paths)
 	holders := map[string]bool{}
-	for _, r := range RuntimePaths {
+	for _, r := range hide {
 		if _, ok := byPath[r]; ok {
 			for d := path.Dir(r); ; d = path.Dir(d) {
 				holders[d] = true

@@ -83,7 +83,11 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 	if hc.LogConfig.Type == "json-file" {
 		c.LogPath = filepath.Join(dir, id+"-json.log")
 	}
-	mps, err := s.volumes.prepare(ctx, id, merged, hc)
+	from, err := s.volumesFrom(hc.VolumesFrom)
+	if err != nil {
+		return backend.CreateResult{}, err
+	}
+	mps, err := s.volumes.prepare(ctx, id, merged, hc, from)
 	if err != nil {
 		return backend.CreateResult{}, err
 	}

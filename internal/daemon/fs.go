@@ -226,7 +226,16 @@ func (s *Containers) Changes(ctx context.Context, ref string) ([]apicontainer.Fi
 		return nil, err
 	}
 	defer diff.Close()
-	return containerfs.Changes(diff, lower)
+	var mounts []string
+	s.volumes.mu.Lock()
+	for _, mp := range s.volumes.mounts[snap.ID] {
+		mounts = append(mounts, mp.Destination)
+	}
+	s.volumes.mu.Unlock()
+	for dst := range snap.HostConfig.Tmpfs {
+		mounts = append(mounts, dst)
+	}
+	return containerfs.Changes(diff, lower, mounts)
 }
 
 // viewReader closes the view (or root) a stream reads from with the stream.
