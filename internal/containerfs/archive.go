@@ -1,6 +1,7 @@
 package containerfs
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
@@ -147,6 +148,9 @@ func Archive(ctx context.Context, root *safepath.Root, unsafePath string) (io.Re
 type ExtractOptions struct {
 	// NoChown keeps the extracting user as owner (unit tests).
 	NoChown bool
+	// NoOverwriteDirNonDir refuses to replace a directory with a
+	// non-directory or the other way round (the CLI always asks for it).
+	NoOverwriteDirNonDir bool
 }
 
 // Extract unpacks the tar r into the directory unsafeDir of the view (its
@@ -167,11 +171,63 @@ func Extract(ctx context.Context, root *safepath.Root, unsafeDir string, r io.Re
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return errdefs.InvalidParameterf("extraction point is not a directory")
 	}
-	_, err = archive.Apply(ctx, safepath.ProcPath(dir, ""), r, archive.ApplyOptions{NoChown: opts.NoChown})
+	dst, err := safepath.OpenRoot(safepath.ProcPath(dir, ""))
+	if err != nil {
+		return errdefs.System(err)
+	}
+	defer dst.Close()
+	if opts.NoOverwriteDirNonDir {
+		pr := refuseTypeChanges(r, dst)
+		// Unblocks the filter if extraction stops early.
+		defer pr.Close()
+		r = pr
+	}
+	_, err = archive.Apply(ctx, dst.Path(), r, archive.ApplyOptions{NoChown: opts.NoChown})
 	if errors.Is(err, unix.EROFS) {
 		return errdefs.Forbidden(fmt.Errorf("container rootfs is marked read-only"))
 	}
 	return err
+}
+
+// refuseTypeChanges passes the tar through, failing it at an entry that
+// would replace a directory in dst with a non-directory or a non-directory
+// with a directory.
+func refuseTypeChanges(r io.Reader, dst *safepath.Root) *io.PipeReader {
+	pr, pw := io.Pipe()
+	go func() {
+		tr, tw := tar.NewReader(r), tar.NewWriter(pw)
+		var err error
+		for {
+			var hdr *tar.Header
+			if hdr, err = tr.Next(); err != nil {
+				break
+			}
+			if st, serr := dst.Lstat(hdr.Name); serr == nil {
+				isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+				name := "/" + safepath.Clean(hdr.Name)
+				switch {
+				case isDir && hdr.Typeflag != tar.TypeDir:
+					err = errdefs.InvalidParameterf("cannot overwrite directory %q with non-directory %q", name, name)
+				case !isDir && hdr.Typeflag == tar.TypeDir:
+					err = errdefs.InvalidParameterf("cannot overwrite non-directory %q with directory %q", name, name)
+				}
+				if err != nil {
+					break
+				}
+			}
+			if err = tw.WriteHeader(hdr); err != nil {
+				break
+			}
+			if _, err = io.Copy(tw, tr); err != nil {
+				break
+			}
+		}
+		if err == io.EOF {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
 }
 
 // Export streams the whole view as a tar, entries named relative to the

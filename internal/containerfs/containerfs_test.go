@@ -238,3 +238,41 @@ func TestAssembleIsPrivate(t *testing.T) {
 		t.Fatalf("target left behind: %v", err)
 	}
 }
+
+func TestExtractNoOverwriteDirNonDir(t *testing.T) {
+	r := tree(t, t.TempDir())
+	mk := func(h tar.Header) []byte {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&h)
+		tw.Close()
+		return buf.Bytes()
+	}
+	tests := []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"file over dir", mk(tar.Header{Name: "sub", Typeflag: tar.TypeReg, Mode: 0o644}), `cannot overwrite directory "/sub" with non-directory "/sub"`},
+		{"dir over file", mk(tar.Header{Name: "sub/f/", Typeflag: tar.TypeDir, Mode: 0o755}), `cannot overwrite non-directory "/sub/f" with directory "/sub/f"`},
+		{"new file", mk(tar.Header{Name: "g", Typeflag: tar.TypeReg, Mode: 0o644}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Extract(context.Background(), r, "/d", bytes.NewReader(tt.body), ExtractOptions{NoChown: true, NoOverwriteDirNonDir: true})
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errdefs.IsInvalidParameter(err) {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+	// Without the option the directory is replaced, as Docker does.
+	if err := Extract(context.Background(), r, "/d", bytes.NewReader(tests[0].body), ExtractOptions{NoChown: true}); err != nil {
+		t.Fatal(err)
+	}
+}

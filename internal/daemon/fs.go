@@ -133,7 +133,7 @@ func (s *Containers) ArchivePath(ctx context.Context, ref, unsafePath string) (i
 // ExtractToDir is PUT /containers/{id}/archive: the tar r is unpacked in
 // the directory unsafePath. A read-only root filesystem refuses it unless
 // the directory is in a volume or bind mount.
-func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, r io.Reader) error {
+func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, noOverwriteDirNonDir bool, r io.Reader) error {
 	snap, err := s.store.Lookup(ref)
 	if err != nil {
 		return err
@@ -146,7 +146,7 @@ func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, r
 		return err
 	}
 	defer v.Close()
-	if err := containerfs.Extract(ctx, v.Root(), unsafePath, r, containerfs.ExtractOptions{}); err != nil {
+	if err := containerfs.Extract(ctx, v.Root(), unsafePath, r, containerfs.ExtractOptions{NoOverwriteDirNonDir: noOverwriteDirNonDir}); err != nil {
 		return fileNotFound(err, unsafePath, ref)
 	}
 	s.publish(snap, apievents.ActionExtractToDir, map[string]string{"path": unsafePath})
