@@ -231,3 +231,49 @@ func TestVolumeBadInputAndPersistence(t *testing.T) {
 	}
 	must(t, c, "volume", "rm", vol)
 }
+
+// TestSystemDf checks the volume usage data (size and links) system df
+// reports, through both CLIs' summary and -v tables.
+func TestSystemDf(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	c := clis(t, d)[0]
+	used := testutil.UniqueName(t, "used")
+	idle := testutil.UniqueName(t, "idle")
+	name := testutil.UniqueName(t, "dfuser")
+	must(t, c, "run", "--name", name, "-v", used+":/data", "busybox", "sh", "-c", "head -c 5000 /dev/zero > /data/f")
+	must(t, c, "volume", "create", idle)
+	must(t, c, "run", "--rm", "-v", idle+":/data", "busybox", "sh", "-c", "head -c 3000 /dev/zero > /data/f")
+	t.Cleanup(func() { d.Berth(t, "rm", "-f", name); d.Berth(t, "volume", "rm", "-f", used, idle) })
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			out := must(t, c, "system", "df")
+			lines := strings.Split(out, "\n")
+			if len(lines) != 5 || lines[0] != "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE" {
+				t.Fatalf("system df:\n%s", out)
+			}
+			if !strings.HasPrefix(lines[3], "Local Volumes   2         1         8kB       3kB (37%)") {
+				t.Fatalf("volumes line %q", lines[3])
+			}
+			if !strings.HasPrefix(lines[2], "Containers      1         0 ") || !strings.HasPrefix(lines[1], "Images          1         1 ") {
+				t.Fatalf("system df:\n%s", out)
+			}
+			v := must(t, c, "system", "df", "-v")
+			for _, want := range []string{"Local Volumes space usage:\n\nVOLUME NAME", idle + " ", used + " ", "Build cache usage: 0B"} {
+				if !strings.Contains(v, want) {
+					t.Fatalf("df -v lacks %q:\n%s", want, v)
+				}
+			}
+			for _, l := range strings.Split(v, "\n") {
+				f := strings.Fields(l)
+				if len(f) == 3 && f[0] == used && (f[1] != "1" || f[2] != "5kB") {
+					t.Fatalf("used volume row %q", l)
+				}
+				if len(f) == 3 && f[0] == idle && (f[1] != "0" || f[2] != "3kB") {
+					t.Fatalf("idle volume row %q", l)
+				}
+			}
+		})
+	}
+}

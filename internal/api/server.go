@@ -37,6 +37,7 @@ func New(b Backends, v Versions) *Server {
 	s.imageRoutes()
 	s.volumeRoutes()
 	s.fsRoutes()
+	s.dfRoutes()
 	return s
 }
 

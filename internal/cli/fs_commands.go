@@ -6,7 +6,7 @@ import "github.com/spf13/cobra"
 // the `system` group with prune.
 func fsCommands(c *berthCLI) []*cobra.Command {
 	system := groupCommand("system", "Manage Docker")
-	system.AddCommand(newSystemPruneCommand(c))
+	system.AddCommand(newSystemPruneCommand(c), newSystemDfCommand(c))
 	return []*cobra.Command{newCpCommand(c), newDiffCommand(c), newExportCommand(c), system}
 }
 

@@ -36,6 +36,7 @@ type System struct {
 	containers *container.Store
 	images     *image.Store
 	events     *events.Bus
+	usage      *diskUsage // GET /system/df (df.go)
 }
 
 func kernelVersion() string {
