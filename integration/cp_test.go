@@ -141,3 +141,30 @@ func TestCpBothWays(t *testing.T) {
 		}
 	}
 }
+
+// TestCpOwnership: the tar's owners are kept, and -a into a container that
+// runs as a user makes that user the owner, as Docker does.
+func TestCpOwnership(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	local := filepath.Join(t.TempDir(), "owned")
+	if err := os.WriteFile(local, []byte("o"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(local, 4242, 4343); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "own")
+			must(t, c, "run", "-d", "--name", name, "-u", "1000", "busybox", "sleep", "1000")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			must(t, c, "cp", local, name+":/tmp/plain")
+			must(t, c, "cp", "-a", local, name+":/tmp/archived")
+			if got := must(t, c, "exec", name, "stat", "-c", "%u:%g", "/tmp/plain", "/tmp/archived"); got != "4242:4343\n1000:1000" {
+				t.Fatalf("owners %q", got)
+			}
+		})
+	}
+}

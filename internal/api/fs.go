@@ -19,7 +19,7 @@ import (
 type FSBackend interface {
 	StatPath(ctx context.Context, ref, path string) (apicontainer.PathStat, error)
 	ArchivePath(ctx context.Context, ref, path string) (io.ReadCloser, apicontainer.PathStat, error)
-	ExtractToDir(ctx context.Context, ref, path string, noOverwriteDirNonDir bool, r io.Reader) error
+	ExtractToDir(ctx context.Context, ref, path string, opts backend.ExtractOptions, r io.Reader) error
 	Changes(ctx context.Context, ref string) ([]apicontainer.FilesystemChange, error)
 	Export(ctx context.Context, ref string) (io.ReadCloser, error)
 	Prune(ctx context.Context, filters backend.Filters) (apicontainer.PruneReport, error)
@@ -69,7 +69,9 @@ func (s *Server) fsRoutes() {
 		if err != nil {
 			return err
 		}
-		if err := b.ExtractToDir(r.Context(), r.PathValue("id"), p, boolValue(r, "noOverwriteDirNonDir"), r.Body); err != nil {
+		if err := b.ExtractToDir(r.Context(), r.PathValue("id"), p, backend.ExtractOptions{
+			NoOverwriteDirNonDir: boolValue(r, "noOverwriteDirNonDir"), CopyUIDGID: boolValue(r, "copyUIDGID"),
+		}, r.Body); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusOK)

@@ -45,7 +45,7 @@ func (f *fakeFS) ArchivePath(ctx context.Context, ref, p string) (io.ReadCloser,
 	return io.NopCloser(strings.NewReader("TAR")), st, nil
 }
 
-func (f *fakeFS) ExtractToDir(_ context.Context, ref, p string, noOverwrite bool, r io.Reader) error {
+func (f *fakeFS) ExtractToDir(_ context.Context, ref, p string, _ backend.ExtractOptions, r io.Reader) error {
 	if err := f.lookup(ref); err != nil {
 		return err
 	}

@@ -216,7 +216,7 @@ func copyToContainer(ctx context.Context, c *berthCLI, opts *cpOptions, srcPath,
 		if err != nil {
 			return err
 		}
-		tr := tarLocal(ctx, src, opts.copyUIDGID)
+		tr := tarLocal(ctx, src)
 		defer tr.Close()
 		content = tr
 		if rebaseFrom != "" {

@@ -72,9 +72,9 @@ func prepareCopy(src, dst copyInfo) (dir, rebaseFrom, rebaseTo string, err error
 	return dstDir, src.base, dstBase, nil
 }
 
-// tarLocal archives the local source, entries named from src.base. Owners
-// are root's unless keepIDs (-a).
-func tarLocal(ctx context.Context, src copyInfo, keepIDs bool) io.ReadCloser {
+// tarLocal archives the local source, entries named from src.base, with
+// their owners (the daemon decides who owns them in the container).
+func tarLocal(ctx context.Context, src copyInfo) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
@@ -102,7 +102,7 @@ func tarLocal(ctx context.Context, src copyInfo, keepIDs bool) io.ReadCloser {
 			} else if src.base == "." {
 				return nil
 			}
-			return tarLocalEntry(tw, p, name, d, keepIDs)
+			return tarLocalEntry(tw, p, name, d)
 		})
 		if err == nil {
 			err = tw.Close()
@@ -112,7 +112,7 @@ func tarLocal(ctx context.Context, src copyInfo, keepIDs bool) io.ReadCloser {
 	return pr
 }
 
-func tarLocalEntry(tw *tar.Writer, p, name string, d fs.DirEntry, keepIDs bool) error {
+func tarLocalEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 	fi, err := d.Info()
 	if err != nil {
 		return err
@@ -135,9 +135,6 @@ func tarLocalEntry(tw *tar.Writer, p, name string, d fs.DirEntry, keepIDs bool) 
 		hdr.Name += "/"
 	}
 	hdr.Format = tar.FormatPAX
-	if !keepIDs {
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}

@@ -151,7 +151,13 @@ type ExtractOptions struct {
 	// NoOverwriteDirNonDir refuses to replace a directory with a
 	// non-directory or the other way round (the CLI always asks for it).
 	NoOverwriteDirNonDir bool
+	// Owner, when set, owns every extracted entry instead of the ids in
+	// the tar (cp -a into a container that runs as a user).
+	Owner *Owner
 }
+
+// Owner is a uid and gid.
+type Owner struct{ UID, GID int }
 
 // Extract unpacks the tar r into the directory unsafeDir of the view (its
 // last component followed, inside the root). Entries are confined to that
@@ -176,8 +182,8 @@ func Extract(ctx context.Context, root *safepath.Root, unsafeDir string, r io.Re
 		return errdefs.System(err)
 	}
 	defer dst.Close()
-	if opts.NoOverwriteDirNonDir {
-		pr := refuseTypeChanges(r, dst)
+	if opts.NoOverwriteDirNonDir || opts.Owner != nil {
+		pr := filterEntries(r, dst, opts)
 		// Unblocks the filter if extraction stops early.
 		defer pr.Close()
 		r = pr
@@ -189,10 +195,11 @@ func Extract(ctx context.Context, root *safepath.Root, unsafeDir string, r io.Re
 	return err
 }
 
-// refuseTypeChanges passes the tar through, failing it at an entry that
-// would replace a directory in dst with a non-directory or a non-directory
-// with a directory.
-func refuseTypeChanges(r io.Reader, dst *safepath.Root) *io.PipeReader {
+// filterEntries passes the tar through, with its owners replaced when
+// opts.Owner is set and, with NoOverwriteDirNonDir, failing it at an entry
+// that would replace a directory in dst with a non-directory or a
+// non-directory with a directory.
+func filterEntries(r io.Reader, dst *safepath.Root, opts ExtractOptions) *io.PipeReader {
 	pr, pw := io.Pipe()
 	go func() {
 		tr, tw := tar.NewReader(r), tar.NewWriter(pw)
@@ -202,7 +209,10 @@ func refuseTypeChanges(r io.Reader, dst *safepath.Root) *io.PipeReader {
 			if hdr, err = tr.Next(); err != nil {
 				break
 			}
-			if st, serr := dst.Lstat(hdr.Name); serr == nil {
+			if opts.Owner != nil {
+				hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = opts.Owner.UID, opts.Owner.GID, "", ""
+			}
+			if st, serr := dst.Lstat(hdr.Name); opts.NoOverwriteDirNonDir && serr == nil {
 				isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 				name := "/" + safepath.Clean(hdr.Name)
 				switch {

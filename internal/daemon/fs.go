@@ -7,14 +7,17 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 
 	apicontainer "github.com/moby/moby/api/types/container"
 	apievents "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/mount"
 
+	"berth/internal/backend"
 	"berth/internal/container"
 	"berth/internal/containerfs"
 	"berth/internal/errdefs"
+	"berth/internal/runtime"
 	"berth/internal/safepath"
 )
 
@@ -133,7 +136,7 @@ func (s *Containers) ArchivePath(ctx context.Context, ref, unsafePath string) (i
 // ExtractToDir is PUT /containers/{id}/archive: the tar r is unpacked in
 // the directory unsafePath. A read-only root filesystem refuses it unless
 // the directory is in a volume or bind mount.
-func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, noOverwriteDirNonDir bool, r io.Reader) error {
+func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, opts backend.ExtractOptions, r io.Reader) error {
 	snap, err := s.store.Lookup(ref)
 	if err != nil {
 		return err
@@ -146,7 +149,17 @@ func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, n
 		return err
 	}
 	defer v.Close()
-	if err := containerfs.Extract(ctx, v.Root(), unsafePath, r, containerfs.ExtractOptions{NoOverwriteDirNonDir: noOverwriteDirNonDir}); err != nil {
+	xo := containerfs.ExtractOptions{NoOverwriteDirNonDir: opts.NoOverwriteDirNonDir}
+	if opts.CopyUIDGID && snap.Config.User != "" {
+		// As Docker: -a into a container with a user makes that user
+		// the owner of what is copied.
+		u, err := runtime.ResolveUser("/proc/self/fd/"+strconv.Itoa(v.Root().FD()), snap.Config.User)
+		if err != nil {
+			return err
+		}
+		xo.Owner = &containerfs.Owner{UID: int(u.UID), GID: int(u.GID)}
+	}
+	if err := containerfs.Extract(ctx, v.Root(), unsafePath, r, xo); err != nil {
 		return fileNotFound(err, unsafePath, ref)
 	}
 	s.publish(snap, apievents.ActionExtractToDir, map[string]string{"path": unsafePath})
