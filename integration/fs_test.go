@@ -188,6 +188,12 @@ func TestVolumesFromAndReadOnly(t *testing.T) {
 			src := filepath.Join(t.TempDir(), "f")
 			os.WriteFile(src, []byte("cp"), 0o644)
 			must(t, c, "cp", src, ro+":/data/")
+			roVol := testutil.UniqueName(t, "rovol")
+			must(t, c, "create", "--name", roVol, "-v", vol+":/data:ro", "busybox", "true")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", roVol) })
+			if _, stderr, code := c.run(t, "cp", src, roVol+":/data/"); code != 1 || !strings.Contains(stderr, "mounted volume is marked read-only") {
+				t.Fatalf("cp into a read-only volume: %d %q", code, stderr)
+			}
 			_, stderr, code = c.run(t, "cp", src, ro+":/tmp/")
 			if code != 1 || !strings.Contains(stderr, "container rootfs is marked read-only") {
 				t.Fatalf("cp into a read-only root: %d %q", code, stderr)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 
 	apicontainer "github.com/moby/moby/api/types/container"
 	apievents "github.com/moby/moby/api/types/events"
@@ -134,14 +135,18 @@ func (s *Containers) ArchivePath(ctx context.Context, ref, unsafePath string) (i
 }
 
 // ExtractToDir is PUT /containers/{id}/archive: the tar r is unpacked in
-// the directory unsafePath. A read-only root filesystem refuses it unless
-// the directory is in a volume or bind mount.
+// the directory unsafePath. As in Docker, a read-only volume refuses it, and
+// so does a read-only root filesystem outside the container's volumes.
 func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, opts backend.ExtractOptions, r io.Reader) error {
 	snap, err := s.store.Lookup(ref)
 	if err != nil {
 		return err
 	}
-	if snap.HostConfig.ReadonlyRootfs && !s.inWritableMount(snap.ID, unsafePath) {
+	inMount, rw := s.mountAt(snap.ID, unsafePath)
+	switch {
+	case inMount && !rw:
+		return errdefs.Forbidden(fmt.Errorf("mounted volume is marked read-only"))
+	case !inMount && snap.HostConfig.ReadonlyRootfs:
 		return errdefs.Forbidden(fmt.Errorf("container rootfs is marked read-only"))
 	}
 	v, err := s.openView(ctx, snap)
@@ -166,19 +171,21 @@ func (s *Containers) ExtractToDir(ctx context.Context, ref, unsafePath string, o
 	return nil
 }
 
-// inWritableMount reports whether the container path lies in one of the
-// container's writable volumes or binds (lexically, as Docker checks).
-func (s *Containers) inWritableMount(id, unsafePath string) bool {
+// mountAt reports whether the container path lies in one of the
+// container's volumes or binds (lexically, as Docker checks; the deepest
+// mount decides) and whether that mount is writable.
+func (s *Containers) mountAt(id, unsafePath string) (inMount, rw bool) {
 	p := path.Clean("/" + unsafePath)
 	s.volumes.mu.Lock()
 	defer s.volumes.mu.Unlock()
+	best := -1
 	for _, mp := range s.volumes.mounts[id] {
 		d := path.Clean(mp.Destination)
-		if mp.RW && (p == d || len(p) > len(d) && p[:len(d)+1] == d+"/") {
-			return true
+		if (p == d || strings.HasPrefix(p, d+"/")) && len(d) > best {
+			best, inMount, rw = len(d), true, mp.RW
 		}
 	}
-	return false
+	return inMount, rw
 }
 
 // Export is GET /containers/{id}/export: the container's root filesystem
