@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -164,6 +166,72 @@ func TestCpOwnership(t *testing.T) {
 			must(t, c, "cp", "-a", local, name+":/tmp/archived")
 			if got := must(t, c, "exec", name, "stat", "-c", "%u:%g", "/tmp/plain", "/tmp/archived"); got != "4242:4343\n1000:1000" {
 				t.Fatalf("owners %q", got)
+			}
+		})
+	}
+}
+
+var (
+	ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[A-Za-z]|[78])`)
+	copiedLine = regexp.MustCompile(`Successfully copied [^ ]+ to [^\r\n]+`)
+)
+
+// onTTY runs a CLI command under script(1), so that its stdout is a
+// terminal, and returns what it printed with the terminal controls removed.
+func onTTY(t *testing.T, env []string, argv ...string) string {
+	t.Helper()
+	var quoted []string
+	for _, a := range argv {
+		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+	}
+	cmd := exec.Command("script", "-qec", strings.Join(quoted, " "), "/dev/null")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", argv, err, out)
+	}
+	return ansiEscape.ReplaceAllString(string(out), "")
+}
+
+// TestCpReportsOnATerminal: on a terminal both CLIs end with Docker's
+// "Successfully copied <size> to <dest>" line, the size being the tar's.
+func TestCpReportsOnATerminal(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script(1) not installed")
+	}
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	name := testutil.UniqueName(t, "tty")
+	must(t, clis(t, d)[0], "create", "--name", name, "busybox", "true")
+	t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+	local := t.TempDir()
+	src := filepath.Join(local, "five")
+	os.WriteFile(src, []byte("12345"), 0o644)
+	runners := map[string]func(args ...string) string{
+		"berth": func(args ...string) string {
+			return onTTY(t, []string{"BERTH_HOST=" + d.Host}, append([]string{d.Binary}, args...)...)
+		},
+	}
+	if _, err := exec.LookPath("docker"); err == nil {
+		cfg := t.TempDir()
+		runners["docker"] = func(args ...string) string {
+			return onTTY(t, []string{"DOCKER_CONFIG=" + cfg, "DOCKER_CLI_HINTS=false"}, append([]string{"docker", "-H", d.Host}, args...)...)
+		}
+	}
+	for cliName, run := range runners {
+		t.Run(cliName, func(t *testing.T) {
+			got := copiedLine.FindString(run("cp", src, name+":/tmp/"))
+			if got != "Successfully copied 2.05kB to "+name+":/tmp/" {
+				t.Fatalf("into the container: %q", got)
+			}
+			dst := filepath.Join(local, cliName)
+			got = copiedLine.FindString(run("cp", name+":/tmp/five", dst))
+			if got != "Successfully copied 2.05kB to "+dst {
+				t.Fatalf("out of the container: %q", got)
+			}
+			if quiet := run("cp", "-q", src, name+":/tmp/"); strings.Contains(quiet, "Successfully") {
+				t.Fatalf("-q printed %q", quiet)
 			}
 		})
 	}

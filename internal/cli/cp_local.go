@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"berth/internal/archive"
 )
@@ -134,7 +135,11 @@ func tarLocalEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 	if fi.IsDir() {
 		hdr.Name += "/"
 	}
+	// As Docker's CLI: PAX, whole-second times, no names looked up.
 	hdr.Format = tar.FormatPAX
+	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	hdr.Uname, hdr.Gname = "", ""
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}

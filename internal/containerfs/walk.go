@@ -166,7 +166,9 @@ func header(st *unix.Stat_t, name string) *tar.Header {
 		Mode:    int64(st.Mode & 0o7777),
 		Uid:     int(st.Uid),
 		Gid:     int(st.Gid),
-		ModTime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec),
+		// Whole seconds, as Docker's archives: a fraction would cost a
+		// PAX record per entry.
+		ModTime: time.Unix(st.Mtim.Sec, 0),
 		Format:  tar.FormatPAX,
 	}
 	switch st.Mode & unix.S_IFMT {
