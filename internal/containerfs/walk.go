@@ -162,10 +162,10 @@ func (w *tarWalker) dir(dirfd int, name string, hdr *tar.Header) error {
 // header fills a tar header from st; the caller sets links and sizes.
 func header(st *unix.Stat_t, name string) *tar.Header {
 	h := &tar.Header{
-		Name:    name,
-		Mode:    int64(st.Mode & 0o7777),
-		Uid:     int(st.Uid),
-		Gid:     int(st.Gid),
+		Name: name,
+		Mode: int64(st.Mode & 0o7777),
+		Uid:  int(st.Uid),
+		Gid:  int(st.Gid),
 		// Whole seconds, as Docker's archives: a fraction would cost a
 		// PAX record per entry.
 		ModTime: time.Unix(st.Mtim.Sec, 0),
