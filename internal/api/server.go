@@ -39,6 +39,7 @@ func New(b Backends, v Versions) *Server {
 	s.volumeRoutes()
 	s.distributionRoutes()
 	s.networkRoutes()
+	s.fsRoutes()
 	return s
 }
 

@@ -57,3 +57,9 @@ type ImportOptions struct {
 	Changes   []string
 	Platform  string
 }
+
+// ExtractOptions mirrors PUT /containers/{id}/archive.
+type ExtractOptions struct {
+	NoOverwriteDirNonDir bool
+	CopyUIDGID           bool
+}

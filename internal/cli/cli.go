@@ -184,6 +184,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newPullCommand(c), newPushCommand(c), newLoginCommand(c), newLogoutCommand(c), newSearchCommand(c),
 	)
 	root.AddCommand(newNetworkCommand(c), newPortCommand(c))
+	root.AddCommand(fsCommands(c)...)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
 		Short: "Run the berth daemon",

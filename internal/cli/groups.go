@@ -18,6 +18,7 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newExecCommand(c), newUpdateCommand(c),
 	)
 	cmd.AddCommand(newPortCommand(c))
+	cmd.AddCommand(fsContainerCommands(c)...)
 	return cmd
 }
 

@@ -96,7 +96,11 @@ func (s *Containers) CreateNetworked(ctx context.Context, name string, cfg *apic
 	if err := s.configureNetwork(id, name, hc, nc); err != nil {
 		return backend.CreateResult{}, err
 	}
-	mps, err := s.volumes.prepare(ctx, id, merged, hc)
+	from, err := s.volumesFrom(hc.VolumesFrom)
+	if err != nil {
+		return backend.CreateResult{}, err
+	}
+	mps, err := s.volumes.prepare(ctx, id, merged, hc, from)
 	if err != nil {
 		s.forgetNetwork(ctx, id)
 		return backend.CreateResult{}, err
