@@ -67,11 +67,13 @@ func (ds *downloads) start(ctx context.Context, d digest.Digest, l v1.Layer, siz
 	// when the last one lets go.
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	dl := &download{path: f.Name(), size: size, refs: 1, cancel: cancel}
-	dl.cond = sync.NewCond(&dl.mu)
+	dl.cond = newCond(dl)
 	ds.m[d] = dl
 	go ds.run(dctx, d, dl, f, l, rep)
 	return dl, nil
 }
+
+func newCond(dl *download) *sync.Cond { return sync.NewCond(&dl.mu) }
 
 func (ds *downloads) run(ctx context.Context, d digest.Digest, dl *download, f *os.File, l v1.Layer, rep func(string, int64)) {
 	err := func() error {
