@@ -124,6 +124,11 @@ func TestRegistryMirror(t *testing.T) {
 	d := testutil.StartDaemon(t, "--registry-mirror", "http://"+mirror.Host)
 	d.ImportBusybox(t, "src")
 	b := clis(t, d)[0]
+	for _, c := range clis(t, d) {
+		if got := must(t, c, "info", "--format", "{{.RegistryConfig.Mirrors}} {{.RegistryConfig.InsecureRegistryCIDRs}}"); got != "[http://"+mirror.Host+"] [::1/128 127.0.0.0/8]" {
+			t.Fatalf("%s info registry config: %q", c.name, got)
+		}
+	}
 	must(t, b, "tag", "src", mirror.Host+"/library/mirrored:latest")
 	must(t, b, "push", mirror.Host+"/library/mirrored:latest")
 	must(t, b, "rmi", "src", mirror.Host+"/library/mirrored:latest")
