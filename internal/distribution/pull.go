@@ -359,6 +359,12 @@ func (s *Service) pullLayers(ctx context.Context, ep endpoint, path string, auth
 		}
 		j.dl = dl
 	}
+	return s.registerLayers(ctx, jobs, holds, rep)
+}
+
+// registerLayers stores the layers in order, each streamed from its
+// download, and returns the holds to drop once the image exists.
+func (s *Service) registerLayers(ctx context.Context, jobs []*layerJob, holds []func(), rep *reporter) ([]func(), error) {
 	for _, j := range jobs {
 		layer, drop, err := s.regs.do(j.chain, func() (image.Layer, func(), error) {
 			if s.store.HasLayer(j.chain) {
