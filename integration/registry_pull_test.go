@@ -266,6 +266,13 @@ func TestRegistryBadBlobsStoreNothing(t *testing.T) {
 	if n := f.ranged.Load(); n != 2 {
 		t.Errorf("%d ranged requests to resume 2 broken layers", n)
 	}
+	// The kept blobs of a pulled image upload byte for byte elsewhere (the
+	// registry checks every digest).
+	other := testutil.StartRegistry(t, testutil.RegistryOptions{})
+	must(t, clis(t, d)[0], "tag", ref, other.Host+"/copy/app:1")
+	if out := must(t, clis(t, d)[0], "push", other.Host+"/copy/app:1"); strings.Count(out, ": Pushed") != 2 {
+		t.Fatalf("push of a pulled image:\n%s", out)
+	}
 }
 
 // TestRegistryConcurrentPullsAndKillMidPull: two pulls of one image share

@@ -377,7 +377,8 @@ func (s *Service) registerLayers(ctx context.Context, jobs []*layerJob, holds []
 			}
 			defer rc.Close()
 			cr := &countingReader{r: rc, fn: func(n int64) { rep.bytes(j.id, "Extracting", n, j.size) }}
-			return s.store.RegisterLayer(ctx, j.parent, cr)
+			// The verified download becomes the kept blob (linked, not copied).
+			return s.store.RegisterLayer(ctx, j.parent, &downloadedBlob{countingReader: cr, path: j.dl.path, digest: j.digest})
 		})
 		holds = append(holds, drop)
 		if err != nil {
@@ -426,3 +427,14 @@ func verifyError(d digest.Digest, err error) error {
 	}
 	return fmt.Errorf("filesystem layer verification failed for digest %s: %w", d, err)
 }
+
+// downloadedBlob lets the image store link a finished download as the
+// layer's kept blob (image.BlobSource). The store asks only after reading
+// the stream to its end, when the download is verified.
+type downloadedBlob struct {
+	*countingReader
+	path   string
+	digest digest.Digest
+}
+
+func (b *downloadedBlob) BlobFile() (string, digest.Digest) { return b.path, b.digest }
