@@ -20,7 +20,6 @@ import (
 // Distribution is the registry service: pull, push, login, search.
 type Distribution struct {
 	svc    *distribution.Service
-	store  *image.Store
 	events *events.Bus
 }
 
@@ -34,7 +33,7 @@ func newDistribution(cfg config.Config, store *image.Store, bus *events.Bus, log
 	if err != nil {
 		return nil, err
 	}
-	return &Distribution{svc: svc, store: store, events: bus}, nil
+	return &Distribution{svc: svc, events: bus}, nil
 }
 
 // registryInfo is the RegistryConfig of GET /info.

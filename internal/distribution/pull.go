@@ -256,7 +256,11 @@ func (s *Service) pullOne(ctx context.Context, named reference.Named, opts PullO
 	for i, d := range cf.RootFS.DiffIDs {
 		diffIDs[i] = digest.Digest(d.String())
 	}
-	drops, err := s.pullLayers(ctx, r.ep, reference.Path(named), auth, layers, diffIDs, rep)
+	var drops []func()
+	// An image already stored needs no layer lines, as with dockerd.
+	if _, err = s.store.Get(ctx, digest.FromBytes(r.config).String()); err != nil {
+		drops, err = s.pullLayers(ctx, r.ep, reference.Path(named), auth, layers, diffIDs, rep)
+	}
 	defer func() {
 		for _, d := range drops {
 			d()
