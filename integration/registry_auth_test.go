@@ -40,7 +40,11 @@ func TestRegistryLoginBasicAndToken(t *testing.T) {
 					t.Fatalf("push without login succeeded: %s", stderr)
 				}
 				_, stderr, code := in(t, "wrong\n", "login", "-u", "alice", "--password-stdin", reg.Host)
-				if code == 0 || !strings.Contains(stderr, "401 Unauthorized") && !strings.Contains(stderr, "unauthorized") {
+				wantErr := "failed with status: 401 Unauthorized" // dockerd's words for a basic-auth registry
+				if kind == "token" {
+					wantErr = "unauthorized: incorrect username or password" // and for a token server's refusal
+				}
+				if code == 0 || !strings.Contains(stderr, wantErr) {
 					t.Fatalf("wrong password: exit %d %s", code, stderr)
 				}
 				out, stderr, code := in(t, "s3cret\n", "login", "-u", "alice", "--password-stdin", reg.Host)
