@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/opencontainers/go-digest"
 
 	"berth/internal/errdefs"
 )
@@ -237,3 +238,73 @@ func TestFollowReader(t *testing.T) {
 		})
 	}
 }
+
+// TestDownloadsShareAndResume: two holders of one blob share one fetch; a
+// transfer that breaks resumes from its offset; a bad digest fails the
+// readers; the file goes with the last holder.
+func TestDownloadsShareAndResume(t *testing.T) {
+	blob := []byte(strings.Repeat("layer-bytes ", 10000))
+	d := digest.FromBytes(blob)
+	var fetches, ranged int
+	fetch := func(ctx context.Context, off int64) (io.ReadCloser, bool, error) {
+		fetches++
+		if off > 0 {
+			ranged++
+			return io.NopCloser(strings.NewReader(string(blob[off:]))), true, nil
+		}
+		// The first transfer breaks halfway.
+		return io.NopCloser(io.MultiReader(strings.NewReader(string(blob[:len(blob)/2])), errReader{io.ErrUnexpectedEOF})), false, nil
+	}
+	ds := newDownloads(t.TempDir(), 2)
+	ctx := context.Background()
+	a, err := ds.start(ctx, d, fetch, int64(len(blob)), func(string, int64) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ds.start(ctx, d, fetch, int64(len(blob)), func(string, int64) {})
+	if a != b {
+		t.Fatal("second start did not join the first")
+	}
+	for _, dl := range []*download{a, b} {
+		rc, _ := dl.reader(ctx)
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || string(got) != string(blob) {
+			t.Fatalf("read %d bytes, err %v", len(got), err)
+		}
+	}
+	if fetches != 2 || ranged != 1 {
+		t.Fatalf("fetches %d (ranged %d), want 2 (1)", fetches, ranged)
+	}
+	ds.release(a)
+	if _, err := os.Stat(a.path); err != nil {
+		t.Fatal("file removed while a holder remains")
+	}
+	ds.release(b)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, err := os.Stat(a.path); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("file kept after the last holder")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// Bytes that do not match the digest never end in EOF.
+	bad, _ := ds.start(ctx, digest.FromString("other"), func(context.Context, int64) (io.ReadCloser, bool, error) {
+		return io.NopCloser(strings.NewReader(string(blob))), false, nil
+	}, 0, func(string, int64) {})
+	rc, _ := bad.reader(ctx)
+	_, err = io.ReadAll(rc)
+	rc.Close()
+	if err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+		t.Fatalf("bad digest: %v", err)
+	}
+	ds.release(bad)
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
