@@ -3,14 +3,17 @@ package distribution
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -138,6 +141,9 @@ func (s *Service) pushOne(ctx context.Context, ep endpoint, repo name.Repository
 	u := &uploader{client: client, base: baseURL(ep, repo), store: s.store, rep: rep}
 	for i := len(layers) - 1; i >= 0; i-- {
 		rep.status(layers[i].id, "Preparing")
+	}
+	if err := s.requireCredentials(ctx, ep, auth); err != nil {
+		return err
 	}
 	if err := u.pushLayers(ctx, layers); err != nil {
 		return err
@@ -341,6 +347,26 @@ func (u *uploader) putManifest(ctx context.Context, tag string, body []byte) err
 	defer resp.Body.Close()
 	if err := transport.CheckError(resp, http.StatusCreated, http.StatusOK); err != nil {
 		return pushError(err)
+	}
+	return nil
+}
+
+// requireCredentials refuses an anonymous push to a registry that asks for
+// basic auth up front, in dockerd's words.
+func (s *Service) requireCredentials(ctx context.Context, ep endpoint, auth authnAuth) error {
+	if auth != authn.Anonymous {
+		return nil
+	}
+	reg, err := ep.registry()
+	if err != nil {
+		return nil
+	}
+	rt, err := s.transportFor(ep)
+	if err != nil {
+		return nil
+	}
+	if ch, err := transport.Ping(ctx, reg, rt); err == nil && strings.EqualFold(ch.Scheme, "basic") {
+		return errdefs.Unauthorized(errors.New("no basic auth credentials"))
 	}
 	return nil
 }
