@@ -20,6 +20,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"berth/internal/errdefs"
+	"berth/internal/image"
 )
 
 func TestIsInsecure(t *testing.T) {
@@ -308,3 +309,17 @@ func TestDownloadsShareAndResume(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestBuildManifest(t *testing.T) {
+	gz := &pushLayer{info: image.BlobInfo{MediaType: image.MediaTypeLayerGzip, Size: 3, Digest: digest.FromString("a")}}
+	zst := &pushLayer{info: image.BlobInfo{MediaType: image.MediaTypeLayerZstd, Size: 4, Digest: digest.FromString("b")}}
+	cfg := []byte(`{}`)
+	m := buildManifest(cfg, []*pushLayer{gz})
+	if m.MediaType != mediaTypeManifest || m.Config.MediaType != mediaTypeConfig || m.Config.Digest != digest.FromBytes(cfg) || m.Layers[0].MediaType != image.MediaTypeLayerGzip {
+		t.Fatalf("schema2: %+v", m)
+	}
+	m = buildManifest(cfg, []*pushLayer{gz, zst})
+	if m.MediaType != mediaTypeOCIManifest || m.Config.MediaType != mediaTypeOCIConfig || m.Layers[0].MediaType != mediaTypeOCILayerGzip || m.Layers[1].MediaType != image.MediaTypeLayerZstd {
+		t.Fatalf("oci: %+v", m)
+	}
+}

@@ -31,6 +31,35 @@ const (
 	mediaTypeConfig   = "application/vnd.docker.container.image.v1+json"
 )
 
+// OCI media types, for images with zstd layers (schema2 has none).
+const (
+	mediaTypeOCIManifest  = "application/vnd.oci.image.manifest.v1+json"
+	mediaTypeOCIConfig    = "application/vnd.oci.image.config.v1+json"
+	mediaTypeOCILayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+)
+
+// buildManifest describes config and layers as Docker schema2, or as OCI
+// when a layer is zstd compressed.
+func buildManifest(config []byte, layers []*pushLayer) schema2Manifest {
+	oci := false
+	for _, l := range layers {
+		oci = oci || l.info.MediaType == image.MediaTypeLayerZstd
+	}
+	m := schema2Manifest{SchemaVersion: 2, MediaType: mediaTypeManifest,
+		Config: manifestDesc{MediaType: mediaTypeConfig, Size: int64(len(config)), Digest: digest.FromBytes(config)}}
+	if oci {
+		m.MediaType, m.Config.MediaType = mediaTypeOCIManifest, mediaTypeOCIConfig
+	}
+	for _, l := range layers {
+		mt := l.info.MediaType
+		if oci && mt == image.MediaTypeLayerGzip {
+			mt = mediaTypeOCILayerGzip
+		}
+		m.Layers = append(m.Layers, manifestDesc{MediaType: mt, Size: l.info.Size, Digest: l.info.Digest})
+	}
+	return m
+}
+
 // parallelUploads bounds the layer uploads of one push (dockerd's 5).
 const parallelUploads = 5
 
@@ -152,14 +181,12 @@ func (s *Service) pushOne(ctx context.Context, ep endpoint, repo name.Repository
 	if err := u.pushBytes(ctx, cfgDigest, raw); err != nil {
 		return err
 	}
-	m := schema2Manifest{SchemaVersion: 2, MediaType: mediaTypeManifest,
-		Config: manifestDesc{MediaType: mediaTypeConfig, Size: int64(len(raw)), Digest: cfgDigest}}
+	m := buildManifest(raw, layers)
 	for _, l := range layers {
-		m.Layers = append(m.Layers, manifestDesc{MediaType: l.info.MediaType, Size: l.info.Size, Digest: l.info.Digest})
 		s.addSource(l.info.Digest, ep.host+"/"+repo.RepositoryStr())
 	}
 	body, _ := json.Marshal(m)
-	if err := u.putManifest(ctx, t.Tag(), body); err != nil {
+	if err := u.putManifest(ctx, t.Tag(), m.MediaType, body); err != nil {
 		return err
 	}
 	md := digest.FromBytes(body)
@@ -339,8 +366,8 @@ func (u *uploader) putBlob(ctx context.Context, loc string, d digest.Digest, siz
 	return nil
 }
 
-func (u *uploader) putManifest(ctx context.Context, tag string, body []byte) error {
-	resp, err := u.do(ctx, http.MethodPut, u.base+"/manifests/"+tag, bytesReader(body), int64(len(body)), map[string]string{"Content-Type": mediaTypeManifest})
+func (u *uploader) putManifest(ctx context.Context, tag, mediaType string, body []byte) error {
+	resp, err := u.do(ctx, http.MethodPut, u.base+"/manifests/"+tag, bytesReader(body), int64(len(body)), map[string]string{"Content-Type": mediaType})
 	if err != nil {
 		return err
 	}
