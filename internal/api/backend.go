@@ -57,5 +57,11 @@ type Backends struct {
 	System     SystemBackend
 	Events     EventsBackend
 	Volumes    VolumeBackend
-	Builds     BuildBackend // nil: no /build routes
+	// Distribution serves pull, push, /auth and search; nil answers 501.
+	Distribution DistributionBackend
+	// ImageArchive serves save, load and history (nil: not supported).
+	ImageArchive ImageArchiveBackend
+	DiskUsage    DiskUsageBackend
+	Networks     NetworkBackend
+	Builds       BuildBackend // nil: no /build routes
 }

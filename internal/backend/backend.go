@@ -62,6 +62,12 @@ type ImportOptions struct {
 	Platform  string
 }
 
+// ExtractOptions mirrors PUT /containers/{id}/archive.
+type ExtractOptions struct {
+	NoOverwriteDirNonDir bool
+	CopyUIDGID           bool
+}
+
 // CommitOptions mirrors POST /commit.
 type CommitOptions struct {
 	Repo, Tag       string

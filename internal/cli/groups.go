@@ -18,6 +18,8 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newExecCommand(c), newUpdateCommand(c),
 		newCommitCommand(c),
 	)
+	cmd.AddCommand(newPortCommand(c))
+	cmd.AddCommand(fsContainerCommands(c)...)
 	return cmd
 }
 
@@ -30,8 +32,10 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 	rm.Aliases = []string{"remove"}
 	cmd.AddCommand(
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
-		withAliasGroup(rm, "rmi"), newTagCommand(c), newBuildCommand(c), newHistoryCommand(c),
+		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
+		newBuildCommand(c),
 	)
+	cmd.AddCommand(imageArchiveSubcommands(c)...)
 	return cmd
 }
 
