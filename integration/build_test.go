@@ -359,6 +359,12 @@ func TestBuildCachePersists(t *testing.T) {
 	if n := strings.Count(out, "Using cache"); n != 2 {
 		t.Fatalf("after restart:\n%s", out)
 	}
+	// system df counts the cache; the Docker CLI shows it as Build Cache.
+	if _, err := exec.LookPath("docker"); err == nil {
+		if out, _, code := d.Docker(t, "system", "df", "--format", "{{.Type}} {{.TotalCount}}"); code != 0 || !strings.Contains(out, "Build Cache 2") {
+			t.Fatalf("system df: %d %q", code, out)
+		}
+	}
 	if out, stderr, code := d.Berth(t, "builder", "prune", "-f"); code != 0 || !strings.Contains(out, "Total reclaimed space") {
 		t.Fatalf("builder prune: %d %s %s", code, out, stderr)
 	}

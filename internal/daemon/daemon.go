@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 		imgs.Close()
 		return nil, fmt.Errorf("opening the builder: %w", err)
 	}
+	d.DiskUsage.builds = d.Builds
 	d.Containers.restore(ctx)
 	netw.ForgetUnknown(ctx, func(id string) bool { _, err := store.Lookup(id); return err == nil })
 	return d, nil

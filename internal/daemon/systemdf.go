@@ -19,6 +19,7 @@ type DiskUsage struct {
 	images     *Images
 	containers *Containers
 	volumes    *Volumes
+	builds     *Builds // nil until the builder is open
 }
 
 // Usage reports the kinds asked for (all when none is), with per-object
@@ -54,6 +55,9 @@ func (d *DiskUsage) Usage(ctx context.Context, kinds map[system.DiskUsageObject]
 	}
 	if all || kinds[system.BuildCacheObject] {
 		out.BuildCacheUsage = &apibuild.DiskUsage{}
+		if d.builds != nil {
+			out.BuildCacheUsage = d.builds.CacheUsage(ctx)
+		}
 	}
 	if !verbose {
 		if out.ImageUsage != nil {
@@ -64,6 +68,9 @@ func (d *DiskUsage) Usage(ctx context.Context, kinds map[system.DiskUsageObject]
 		}
 		if out.VolumeUsage != nil {
 			out.VolumeUsage.Items = nil
+		}
+		if out.BuildCacheUsage != nil {
+			out.BuildCacheUsage.Items = nil
 		}
 	}
 	return out, nil
