@@ -93,7 +93,6 @@ func (bd *Builder) Build(ctx context.Context, r io.Reader, opts backend.BuildOpt
 	}
 	run := &build{bd: bd, ctx: ctx, opts: opts, out: out, bc: bc, plan: plan,
 		stages: make([]*stageState, len(plan.stages)), shared: &shared{usedArgs: map[string]bool{}}}
-	defer run.cleanup()
 	final, err := run.execute()
 	if err != nil {
 		return "", err

@@ -64,8 +64,6 @@ type stageState struct {
 	index   int // the stage's position in the Dockerfile
 }
 
-func (b *build) cleanup() {}
-
 func (b *build) printf(format string, a ...any) {
 	// -q is the API's business: it holds the text back unless the build
 	// fails.
