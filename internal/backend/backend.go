@@ -1,6 +1,9 @@
 package backend
 
-import "time"
+import (
+	"io"
+	"time"
+)
 
 // Filters is the API's filter map: key -> set of values.
 type Filters map[string]map[string]bool
@@ -45,6 +48,16 @@ type AttachOptions struct {
 	Stdout, Stderr bool
 	Stream         bool
 	Logs           bool
+	Stdin          bool
+	DetachKeys     string // "" is Docker's ctrl-p,ctrl-q
+}
+
+// AttachStreams are the client's side of an attach, once the API took over
+// the connection: Stdin is the client's input (EOF is a half-close, an
+// error that it left), Stdout and Stderr write to it (framed by the API).
+type AttachStreams struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
 }
 
 // Emit receives one line of container output; an error stops the stream.

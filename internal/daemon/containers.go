@@ -39,6 +39,9 @@ type Containers struct {
 	closing  bool                     // set by detachAll: no more restarts or exit records
 
 	execs execTable // exec records, by exec ID (exec.go)
+	// attachWaits: attaches waiting for their container's start, by
+	// container ID; guarded by mu (attach.go).
+	attachWaits map[string][]*attachWaiter
 }
 
 // running is the daemon's handle on a live container.
