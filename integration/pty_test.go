@@ -134,6 +134,11 @@ func (p *ptySession) wait() int {
 		p.mu.Unlock()
 		p.t.Fatalf("%s: did not exit; terminal shows:\n%q", p.name, seen)
 	}
+	// The last output may still be on its way from the pty.
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Second):
+	}
 	return p.code
 }
 

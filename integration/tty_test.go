@@ -127,3 +127,46 @@ func TestRunStdinPipe(t *testing.T) {
 		})
 	}
 }
+
+// TestExecInteractive: `exec -it box sh` is a terminal with the exit code
+// of its shell; `exec -t` output is raw (no stdcopy frames), and the pty
+// has the client's size.
+func TestExecInteractive(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "ex")
+			must(t, c, "run", "-d", "--name", name, "busybox", "sleep", "1000")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			p := startPTY(t, d, c.name, "exec", "-it", name, "sh")
+			p.expect("/ # ")
+			p.send("stty size; echo e''x\r")
+			p.expect("24 80\r\n")
+			p.expect("ex\r\n")
+			p.send("exit 5\r")
+			if code := p.wait(); code != 5 {
+				t.Fatalf("exec -it exit code %d, want 5; screen %q", code, p.screen())
+			}
+			// Without a terminal on the client: -t still gives the process
+			// a pty, and the output comes back raw.
+			stdout, _, code := c.run(t, "exec", "-t", name, "sh", "-c", "test -t 1 && echo tty")
+			if code != 0 || stdout != "tty\r\n" {
+				t.Fatalf("exec -t: exit %d stdout %q", code, stdout)
+			}
+			// Detach from an exec: the process keeps running.
+			p = startPTY(t, d, c.name, "exec", "-it", name, "sh")
+			p.expect("/ # ")
+			p.send("touch /tmp/detached\r")
+			p.expect("/ # ")
+			p.send("\x10\x11")
+			if code := p.wait(); code != 1 || !strings.Contains(p.screen(), "read escape sequence") {
+				t.Errorf("exec detach: exit %d (want Docker's 1), screen %q", code, p.screen())
+			}
+			if got := must(t, c, "exec", name, "sh", "-c", "ls /tmp/detached; ps | grep -c '[s]h$'"); !strings.HasPrefix(got, "/tmp/detached") {
+				t.Fatalf("after detach: %q", got)
+			}
+		})
+	}
+}

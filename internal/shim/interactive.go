@@ -3,7 +3,6 @@ package shim
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -11,7 +10,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
-	"golang.org/x/sys/unix"
+
+	"berth/internal/runtime"
 )
 
 // An interactive container (a tty, or a stdin kept open) stays with the Go
@@ -117,42 +117,20 @@ func (st *stdio) endOutput() {
 func (s *server) setupStdio(proc *libcontainer.Process, tty, stdin bool) (after func() error, cleanup func(), err error) {
 	s.io = &stdio{tty: tty, subs: map[*subscriber]struct{}{}, held: true}
 	if tty {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		console, err := runtime.NewConsole()
 		if err != nil {
 			return nil, nil, err
 		}
-		parent, child := os.NewFile(uintptr(fds[0]), "console-parent"), os.NewFile(uintptr(fds[1]), "console-child")
-		proc.ConsoleSocket = child
-		type result struct {
-			f   *os.File
-			err error
-		}
-		got := make(chan result, 1)
-		go func() {
-			f, err := recvConsole(parent)
-			got <- result{f, err}
-		}()
+		proc.ConsoleSocket = console.Socket()
 		after = func() error {
-			child.Close()
-			var r result
-			select {
-			case r = <-got:
-			case <-time.After(10 * time.Second):
-				parent.Close()
-				r = <-got
-				if r.err == nil {
-					r.err = errors.New("no console received")
-				}
+			f, err := console.Master(10 * time.Second)
+			if err != nil {
+				return err
 			}
-			parent.Close()
-			if r.err != nil {
-				return r.err
-			}
-			s.io.console = r.f
+			s.io.console = f
 			return nil
 		}
-		cleanup = func() { parent.Close(); child.Close() }
-		return after, cleanup, nil
+		return after, console.Close, nil
 	}
 	if stdin {
 		r, w, err := os.Pipe()
@@ -166,41 +144,6 @@ func (s *server) setupStdio(proc *libcontainer.Process, tty, stdin bool) (after 
 		return after, cleanup, nil
 	}
 	return func() error { return nil }, func() {}, nil
-}
-
-// recvConsole receives the pty master libcontainer's init sends on the
-// console socket, made non-blocking so that Close interrupts a Read.
-func recvConsole(sock *os.File) (*os.File, error) {
-	oob := make([]byte, unix.CmsgSpace(4))
-	buf := make([]byte, 4096)
-	rc, err := sock.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var oobn int
-	var rerr error
-	if err := rc.Read(func(fd uintptr) bool {
-		_, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		return rerr != unix.EAGAIN
-	}); err != nil {
-		return nil, err
-	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, errors.New("console socket: no control message")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, errors.New("console socket: no file descriptor")
-	}
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		return nil, err
-	}
-	return os.NewFile(uintptr(fds[0]), "console"), nil
 }
 
 // startCopies starts copying the container's output to the log (and, for
@@ -278,7 +221,7 @@ func (s *server) resize(h, w uint16) error {
 	if s.io == nil || s.io.console == nil {
 		return nil
 	}
-	return unix.IoctlSetWinsize(int(s.io.console.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w})
+	return runtime.SetWinsize(s.io.console, h, w)
 }
 
 // attach serves one attach stream on conn (see the comment at the top).
