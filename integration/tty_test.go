@@ -1,11 +1,17 @@
 package integration
 
 import (
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/creack/pty"
+	"github.com/moby/moby/client"
 
 	"berth/internal/testutil"
 )
@@ -168,5 +174,74 @@ func TestExecInteractive(t *testing.T) {
 				t.Fatalf("after detach: %q", got)
 			}
 		})
+	}
+}
+
+// TestAttachBadInput: Docker's wording for what cannot be attached or
+// resized, and nothing left running by a failed call.
+func TestAttachBadInput(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	api := d.Client(t)
+	ctx := context.Background()
+	stopped := testutil.UniqueName(t, "stopped")
+	plain := testutil.UniqueName(t, "plain")
+	box := testutil.UniqueName(t, "box")
+	d.Berth(t, "create", "--name", stopped, "busybox", "true")
+	d.Berth(t, "run", "-d", "--name", plain, "busybox", "sleep", "1000")
+	d.Berth(t, "run", "-dit", "--name", box, "busybox", "sh")
+	t.Cleanup(func() { d.Berth(t, "rm", "-f", stopped, plain, box) })
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			_, stderr, code := c.run(t, "attach", stopped)
+			if code != 1 || !strings.Contains(stderr, "You cannot attach to a stopped container, start it first") {
+				t.Errorf("attach stopped: exit %d stderr %q", code, stderr)
+			}
+			_, stderr, code = c.run(t, "attach", "--no-stdin", "--detach-keys", "ctrl-", box)
+			// Both CLIs' client drops the body of a refused upgrade.
+			if code != 1 || !strings.Contains(stderr, "received 400") {
+				t.Errorf("attach bad keys: exit %d stderr %q", code, stderr)
+			}
+		})
+	}
+	// The API: a bad key spec is a 400 with Docker's wording, before any
+	// hijack.
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", d.Socket)
+	}}}
+	resp, err := hc.Post("http://berth/containers/"+box+"/attach?stream=1&stdout=1&detachKeys=ctrl-", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "Invalid detach keys (ctrl-) provided") {
+		t.Errorf("attach with bad keys: %d %s", resp.StatusCode, body)
+	}
+	// Resizing a container without a tty is harmless, as in Docker; a
+	// stopped one is a conflict.
+	if _, err := api.ContainerResize(ctx, plain, client.ContainerResizeOptions{Height: 10, Width: 10}); err != nil {
+		t.Errorf("resize without a tty: %v", err)
+	}
+	if _, err := api.ContainerResize(ctx, stopped, client.ContainerResizeOptions{Height: 10, Width: 10}); !cerrdefs.IsConflict(err) {
+		t.Errorf("resize of a stopped container: %v", err)
+	}
+	if _, err := api.ContainerResize(ctx, box, client.ContainerResizeOptions{Height: 10, Width: 10}); err != nil {
+		t.Errorf("resize with a tty: %v", err)
+	}
+	// The containers are as they were.
+	for name, want := range map[string]string{plain: "running", box: "running", stopped: "created"} {
+		if got, _, _ := d.Berth(t, "inspect", "-f", "{{.State.Status}}", name); strings.TrimSpace(got) != want {
+			t.Errorf("%s: status %q, want %s", name, got, want)
+		}
+	}
+	// A tty container's output is in its log too.
+	p := startPTY(t, d, "berth", "attach", box)
+	time.Sleep(300 * time.Millisecond)
+	p.send("echo lo''gged\r")
+	p.expect("logged\r\n")
+	if out, _, _ := d.Berth(t, "logs", box); !strings.Contains(out, "logged\r\n") {
+		t.Errorf("logs of a tty container: %q", out)
 	}
 }
