@@ -245,3 +245,44 @@ func TestAttachBadInput(t *testing.T) {
 		t.Errorf("logs of a tty container: %q", out)
 	}
 }
+
+// TestRunDetachThenRestore: `run -it` left with ctrl-p ctrl-q exits 0 and
+// leaves the container running; it survives a kill -9 of the daemon, and
+// `start -ai` of an interactive container is a terminal too.
+func TestRunDetachThenRestore(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	names := map[string]string{}
+	for _, which := range ptyCLIs(t) {
+		name := testutil.UniqueName(t, "rd-"+which)
+		names[which] = name
+		t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+		p := startPTY(t, d, which, "run", "-it", "--name", name, "busybox", "sh")
+		p.expect("/ # ")
+		p.send("\x10\x11")
+		if code := p.wait(); code != 0 {
+			t.Fatalf("%s run -it detach: exit %d, screen %q", which, code, p.screen())
+		}
+		if got, _, _ := d.Berth(t, "inspect", "-f", "{{.State.Running}}", name); strings.TrimSpace(got) != "true" {
+			t.Fatalf("%s: after detach running=%q", which, got)
+		}
+	}
+	name := names["berth"]
+	d.Kill9(t)
+	d.Restart(t)
+	p := startPTY(t, d, "berth", "attach", name)
+	time.Sleep(300 * time.Millisecond)
+	p.send("echo af''ter\r")
+	p.expect("after\r\n")
+	p.send("exit 7\r")
+	if code := p.wait(); code != 7 {
+		t.Fatalf("attach after restore: exit %d, screen %q", code, p.screen())
+	}
+	p = startPTY(t, d, "berth", "start", "-ai", name)
+	p.expect("/ # ")
+	p.send("exit 2\r")
+	if code := p.wait(); code != 2 {
+		t.Fatalf("start -ai: exit %d, screen %q", code, p.screen())
+	}
+}
