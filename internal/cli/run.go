@@ -63,8 +63,9 @@ func runRun(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *runOpt
 		cfg.Config.StdinOnce = false
 	}
 	if cfg.Config.Tty && cfg.Config.AttachStdin {
-		if f, ok := c.in.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
-			return runStatusError("run", errors.New("the input device is not a TTY"))
+		if _, ok := terminalFd(c.in); !ok {
+			// Docker's CLI: a plain error, exit 1.
+			return errors.New("the input device is not a TTY")
 		}
 	}
 	if cfg.Config.Tty {

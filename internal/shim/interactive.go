@@ -255,9 +255,12 @@ func (s *server) attach(conn *net.UnixConn, rest io.Reader, req request) {
 		// The request line's newline is still unread.
 		in := &skipNewline{r: io.MultiReader(rest, conn)}
 		go func() {
-			var dst io.Writer = s.io.stdinW
-			if s.io.tty {
+			var dst io.Writer
+			switch {
+			case s.io.tty:
 				dst = s.io.console
+			case s.io.stdinW != nil:
+				dst = s.io.stdinW
 			}
 			if dst != nil {
 				_, _ = io.Copy(dst, in)
