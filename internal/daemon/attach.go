@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	apievents "github.com/moby/moby/api/types/events"
@@ -97,9 +98,21 @@ func (s *Containers) Attach(ctx context.Context, ref string, opts backend.Attach
 		return err
 	}
 	if waiter != nil {
+		// Until the start, the client's input is read ahead (and kept):
+		// that is how a client that leaves first is noticed.
+		in := newReadAhead(streams.Stdin)
+		streams.Stdin = in
+		ctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-in.gone:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		conn, err = s.awaitStart(ctx, snap.ID, waiter)
+		cancel()
 		if err != nil {
-			s.log.Warn("attach after start", "container", snap.ID, "err", err)
 			return err
 		}
 	}
@@ -149,6 +162,61 @@ func (s *Containers) dropAttachWaiter(id string, w *attachWaiter) {
 	}
 }
 
+// readAhead reads its source on a goroutine into a queue, so that an
+// error (the client left) is seen even while nobody reads.
+type readAhead struct {
+	ch   chan []byte
+	gone chan struct{} // closed on a read error other than EOF
+	err  error         // set before ch is closed
+	buf  []byte
+}
+
+func newReadAhead(r io.Reader) *readAhead {
+	ra := &readAhead{ch: make(chan []byte, 64), gone: make(chan struct{})}
+	go func() {
+		defer close(ra.ch)
+		for {
+			b := make([]byte, 32*1024)
+			n, err := r.Read(b)
+			if n > 0 {
+				ra.ch <- b[:n]
+			}
+			if err != nil {
+				ra.err = err
+				if err != io.EOF {
+					close(ra.gone)
+				}
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+func (ra *readAhead) Read(p []byte) (int, error) {
+	if len(ra.buf) == 0 {
+		b, ok := <-ra.ch
+		if !ok {
+			return 0, ra.err
+		}
+		ra.buf = b
+	}
+	n := copy(p, ra.buf)
+	ra.buf = ra.buf[n:]
+	return n, nil
+}
+
+// endAttachWaits ends the attaches waiting for a start that failed.
+func (s *Containers) endAttachWaits(id string, err error) {
+	s.mu.Lock()
+	waiters := s.attachWaits[id]
+	delete(s.attachWaits, id)
+	s.mu.Unlock()
+	for _, w := range waiters {
+		w.got <- attachResult{err: err}
+	}
+}
+
 // awaitStart waits until launch hands w its stream or the request ends.
 func (s *Containers) awaitStart(ctx context.Context, id string, w *attachWaiter) (*shim.AttachConn, error) {
 	select {
@@ -185,7 +253,9 @@ func (s *Containers) attachStarted(snap *container.Snapshot, h *running) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := h.shim.Attach(context.Background(), w.opts)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			conn, err := h.shim.Attach(ctx, w.opts)
 			w.got <- attachResult{conn, err}
 		}()
 	}

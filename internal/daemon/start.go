@@ -54,6 +54,7 @@ func (s *Containers) launch(ctx context.Context, snap *container.Snapshot, byUse
 		s.mu.Lock()
 		delete(s.running, snap.ID)
 		s.mu.Unlock()
+		s.endAttachWaits(snap.ID, err) // attach.go
 		code := 128
 		if errdefs.IsInvalidParameter(err) {
 			code = exitCodeFor(err.Error())
