@@ -219,6 +219,18 @@ func TestAttachBadInput(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "Invalid detach keys (ctrl-) provided") {
 		t.Errorf("attach with bad keys: %d %s", resp.StatusCode, body)
 	}
+	// exec: the same check at create, Docker's exec wording.
+	if _, err := api.ExecCreate(ctx, box, client.ExecCreateOptions{Cmd: []string{"true"}, DetachKeys: "ctrl-"}); !cerrdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "Invalid escape keys (ctrl-) provided") {
+		t.Errorf("exec create with bad keys: %v", err)
+	}
+	// Resizing an exec without a tty is harmless too.
+	ex, err := api.ExecCreate(ctx, plain, client.ExecCreateOptions{Cmd: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.ExecResize(ctx, ex.ID, client.ExecResizeOptions{Height: 5, Width: 5}); err != nil {
+		t.Errorf("resize of a non-tty exec: %v", err)
+	}
 	// Resizing a container without a tty is harmless, as in Docker; a
 	// stopped one is a conflict.
 	if _, err := api.ContainerResize(ctx, plain, client.ContainerResizeOptions{Height: 10, Width: 10}); err != nil {
