@@ -76,6 +76,7 @@ func (s *Containers) Attach(ctx context.Context, ref string, opts backend.Attach
 	case container.StatusRestarting:
 		return errdefs.Conflictf("container %s is restarting, wait until the container is running", ref)
 	}
+	s.publish(snap, apievents.ActionAttach, nil)
 	if !interactive(snap) {
 		return s.attachLog(ctx, snap, opts, ready)
 	}
@@ -332,6 +333,7 @@ func (s *Containers) Resize(ctx context.Context, ref string, height, width uint)
 	if err := h.shim.Resize(ctx, height, width); err != nil {
 		return fmt.Errorf("resize: %w", err)
 	}
+	s.publish(snap, apievents.ActionResize, map[string]string{"height": fmt.Sprint(height), "width": fmt.Sprint(width)})
 	return nil
 }
 
