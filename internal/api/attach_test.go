@@ -19,7 +19,7 @@ func (f *fakeResize) Resize(_ context.Context, ref string, h, w uint) error {
 	case "abc", "plain":
 		return nil
 	case "off":
-		return errdefs.Conflictf("Container off is not running")
+		return errdefs.Conflictf("container off is not running")
 	}
 	return errdefs.NotFoundf("No such container: %s", ref)
 }

@@ -321,14 +321,14 @@ func (s *Containers) Resize(ctx context.Context, ref string, height, width uint)
 		return err
 	}
 	if !snap.State.IsRunning() {
-		return errdefs.Conflictf("Container %s is not running", snap.ID)
+		return errdefs.Conflictf("container %s is not running", snap.ID)
 	}
 	if !snap.Config.Tty {
 		return nil
 	}
 	h := s.handle(snap.ID)
 	if h == nil || h.shim == nil {
-		return errdefs.Conflictf("Container %s is not running", snap.ID)
+		return errdefs.Conflictf("container %s is not running", snap.ID)
 	}
 	if err := h.shim.Resize(ctx, height, width); err != nil {
 		return fmt.Errorf("resize: %w", err)
