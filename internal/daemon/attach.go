@@ -102,6 +102,7 @@ func (s *Containers) Attach(ctx context.Context, ref string, opts backend.Attach
 		// Until the start, the client's input is read ahead (and kept):
 		// that is how a client that leaves first is noticed.
 		in := newReadAhead(streams.Stdin)
+		defer in.stop()
 		streams.Stdin = in
 		ctx, cancel := context.WithCancel(ctx)
 		go func() {
@@ -166,21 +167,28 @@ func (s *Containers) dropAttachWaiter(id string, w *attachWaiter) {
 // readAhead reads its source on a goroutine into a queue, so that an
 // error (the client left) is seen even while nobody reads.
 type readAhead struct {
-	ch   chan []byte
-	gone chan struct{} // closed on a read error other than EOF
-	err  error         // set before ch is closed
-	buf  []byte
+	ch       chan []byte
+	gone     chan struct{} // closed on a read error other than EOF
+	done     chan struct{} // closed by stop: nobody reads any more
+	stopOnce sync.Once
+	err      error // set before ch is closed
+	buf      []byte
 }
 
 func newReadAhead(r io.Reader) *readAhead {
-	ra := &readAhead{ch: make(chan []byte, 64), gone: make(chan struct{})}
+	ra := &readAhead{ch: make(chan []byte, 64), gone: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(ra.ch)
 		for {
 			b := make([]byte, 32*1024)
 			n, err := r.Read(b)
 			if n > 0 {
-				ra.ch <- b[:n]
+				select {
+				case ra.ch <- b[:n]:
+				case <-ra.done:
+					ra.err = io.ErrClosedPipe
+					return
+				}
 			}
 			if err != nil {
 				ra.err = err
@@ -193,6 +201,10 @@ func newReadAhead(r io.Reader) *readAhead {
 	}()
 	return ra
 }
+
+// stop lets the reading goroutine end (at its next read) once the
+// attach is over.
+func (ra *readAhead) stop() { ra.stopOnce.Do(func() { close(ra.done) }) }
 
 func (ra *readAhead) Read(p []byte) (int, error) {
 	if len(ra.buf) == 0 {
