@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -114,8 +116,12 @@ func validateOptions(cfg *apicontainer.Config, hc *apicontainer.HostConfig) erro
 		}
 	}
 	if c := hc.CpusetCpus; c != "" {
-		if _, err := runtime.ParseCpuset(c); err != nil {
+		ids, err := runtime.ParseCpuset(c)
+		if err != nil {
 			return errdefs.InvalidParameterf("Invalid value %s for cpuset cpus", c)
+		}
+		if n := goruntime.NumCPU(); slices.Max(ids) >= n {
+			return errdefs.InvalidParameterf("Requested CPUs are not available - requested %s, available: 0-%d", c, n-1)
 		}
 	}
 	if m := hc.CpusetMems; m != "" {
