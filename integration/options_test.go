@@ -224,8 +224,28 @@ func TestJoinNamespaces(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no process outlives its container", func(t *testing.T) {
+		// Without a PID namespace of its own, the kernel does not kill the
+		// rest when PID 1 exits: the runtime must.
+		for i, mode := range []string{"host", "container:" + donor} {
+			secs := 7654321 + i
+			must(t, c0, "run", "--rm", "--pid", mode, "busybox", "sh", "-c", fmt.Sprintf("sleep %d & echo started", secs))
+			waitFor(t, 5*time.Second, func() bool { return waitForProcGone(fmt.Sprintf("sleep\x00%d\x00", secs)) })
+		}
+	})
 	d.Berth(t, "rm", "-f", donor, priv, stopped)
 	assertNoLeftovers(t, d)
+}
+
+// waitForProcGone reports whether no process has this exact cmdline.
+func waitForProcGone(cmdline string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == cmdline {
+			return false
+		}
+	}
+	return true
 }
 
 // TestExecKeepsOptions: an exec gets the container's extra groups,
