@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -287,6 +288,35 @@ func TestDaemonInitSettings(t *testing.T) {
 			}
 			if got := must(t, c, "run", "--rm", "--init=false", "busybox", "sh", "-c", "echo $$; cat /proc/1/comm; true"); got != "1\nsh" {
 				t.Fatalf("--init=false: %q", got)
+			}
+		})
+	}
+}
+
+// TestUpdateCpuset: update --cpuset-cpus moves a running container's
+// processes, and a bad value changes nothing.
+func TestUpdateCpuset(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if goruntime.NumCPU() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "cpuset")
+			must(t, c, "run", "-d", "--name", name, "--cpuset-cpus", "0", "busybox", "sleep", "100")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			must(t, c, "update", "--cpuset-cpus", "1", name)
+			if got := must(t, c, "exec", name, "grep", "Cpus_allowed_list", "/proc/1/status"); got != "Cpus_allowed_list:\t1" {
+				t.Fatalf("after update: %q", got)
+			}
+			_, stderr, code := c.run(t, "update", "--cpuset-cpus", "x", name)
+			if code != 1 || !strings.Contains(stderr, "Invalid value x for cpuset cpus") {
+				t.Fatalf("bad cpuset: exit %d: %s", code, stderr)
+			}
+			if got := must(t, c, "inspect", "-f", "{{.HostConfig.CpusetCpus}}", name); got != "1" {
+				t.Fatalf("inspect: %q", got)
 			}
 		})
 	}

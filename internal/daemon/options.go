@@ -141,6 +141,30 @@ func validateOptions(cfg *apicontainer.Config, hc *apicontainer.HostConfig) erro
 	return nil
 }
 
+// mergeCpuset applies update's --cpuset-cpus/--cpuset-mems, checked as at
+// create.
+func mergeCpuset(cur *apicontainer.Resources, r apicontainer.Resources) error {
+	for _, u := range []struct {
+		kind      string
+		val       string
+		dst       *string
+		checkNCPU bool
+	}{{"cpus", r.CpusetCpus, &cur.CpusetCpus, true}, {"mems", r.CpusetMems, &cur.CpusetMems, false}} {
+		if u.val == "" {
+			continue
+		}
+		ids, err := runtime.ParseCpuset(u.val)
+		if err != nil {
+			return errdefs.InvalidParameterf("Invalid value %s for cpuset %s", u.val, u.kind)
+		}
+		if n := goruntime.NumCPU(); u.checkNCPU && slices.Max(ids) >= n {
+			return errdefs.InvalidParameterf("Requested CPUs are not available - requested %s, available: 0-%d", u.val, n-1)
+		}
+		*u.dst = u.val
+	}
+	return nil
+}
+
 // validNSMode accepts "", one of names, or "container:<ref>".
 func validNSMode(mode string, names ...string) bool {
 	if mode == "" {
