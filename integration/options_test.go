@@ -81,6 +81,7 @@ func TestContainerOptions(t *testing.T) {
 		{"no-new-privileges=true", []string{"--security-opt", "no-new-privileges=true", "busybox", "sh", "-c", "grep NoNewPrivs /proc/self/status"}, "NoNewPrivs:\t1"},
 		{"read-only", []string{"--read-only", "busybox", "sh", "-c", "touch /x 2>/dev/null || echo denied; touch /dev/shm/y && echo shm"}, "denied\nshm"},
 		{"device", []string{"--device", "/dev/fuse:/dev/myfuse", "busybox", "sh", "-c", "test -c /dev/myfuse && exec 3<>/dev/myfuse && echo opened"}, "opened"},
+		{"privileged with a device", []string{"--privileged", "--device", "/dev/fuse:/dev/fuse:r", "busybox", "sh", "-c", "test -c /dev/fuse && test -c /dev/kmsg && echo ok"}, "ok"},
 		{"no device", []string{"busybox", "sh", "-c", "test -e /dev/fuse || echo absent"}, "absent"},
 		{"device read-only perms", []string{"--device", "/dev/fuse:/dev/fuse:r", "busybox", "sh", "-c", "(exec 3<>/dev/fuse) 2>/dev/null || echo denied"}, "denied"},
 		{"group-add", []string{"--group-add", "1234", "--group-add", "staff", "-u", "nobody", "busybox", "id", "-G"}, "65534 50 1234"},

@@ -185,17 +185,7 @@ func cgroupV2() bool {
 }
 
 func runtimeUlimit(u *apicontainer.Ulimit) (runtime.Ulimit, error) {
-	name := strings.ToLower(u.Name)
-	if u.Soft > u.Hard {
-		return runtime.Ulimit{}, errdefs.InvalidParameterf("ulimit soft limit must be less than or equal to hard limit: %d > %d", u.Soft, u.Hard)
-	}
-	switch name {
-	case "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
-		"nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as":
-	default:
-		return runtime.Ulimit{}, errdefs.InvalidParameterf("invalid ulimit type: %s", u.Name)
-	}
-	return runtime.Ulimit{Name: name, Soft: u.Soft, Hard: u.Hard}, nil
+	return runtime.NewUlimit(u.Name, u.Soft, u.Hard)
 }
 
 // applyOptions fills the runtime config with what needs a look at the host
