@@ -224,6 +224,12 @@ func TestJoinNamespaces(t *testing.T) {
 				}
 				d.Berth(t, "rm", "-f", name)
 			}
+			name := testutil.UniqueName(t, "warn")
+			_, stderr, code := c.run(t, "create", "--name", name, "--oom-kill-disable", "busybox", "true")
+			d.Berth(t, "rm", "-f", name)
+			if code != 0 || !strings.Contains(stderr, "WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.") {
+				t.Errorf("oom-kill-disable without -m: exit %d, stderr %q", code, stderr)
+			}
 		})
 	}
 	t.Run("no process outlives its container", func(t *testing.T) {

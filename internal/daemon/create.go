@@ -37,6 +37,7 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 	if err := validateOptions(cfg, hc); err != nil {
 		return backend.CreateResult{}, err
 	}
+	warnings = append(warnings, optionWarnings(hc)...)
 	img, err := s.images.Get(ctx, cfg.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {

@@ -165,6 +165,15 @@ func mergeCpuset(cur *apicontainer.Resources, r apicontainer.Resources) error {
 	return nil
 }
 
+// optionWarnings are dockerd's create-time warnings for risky options.
+func optionWarnings(hc *apicontainer.HostConfig) []string {
+	var w []string
+	if hc.OomKillDisable != nil && *hc.OomKillDisable && hc.Memory == 0 {
+		w = append(w, "Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.")
+	}
+	return w
+}
+
 // validNSMode accepts "", one of names, or "container:<ref>".
 func validNSMode(mode string, names ...string) bool {
 	if mode == "" {
