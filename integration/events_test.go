@@ -87,6 +87,12 @@ func TestEventFilters(t *testing.T) {
 					t.Fatalf("default format %q", plain)
 				}
 			})
+			t.Run("relative since", func(t *testing.T) {
+				out := must(t, c, "events", "--since", "10m", "--until", until, "-f", "container="+a, "-f", "event=create", "--format", "{{.Actor.Attributes.name}}")
+				if out != a {
+					t.Fatalf("--since 10m: %q", out)
+				}
+			})
 			t.Run("until excludes later events", func(t *testing.T) {
 				if got := events(t, "-f", "container="+late); len(got) != 0 {
 					t.Fatalf("events after --until: %q", got)
