@@ -35,7 +35,13 @@ func New(b Backends, v Versions) *Server {
 	s.updateRoutes()
 	s.execRoutes()
 	s.imageRoutes()
+	s.imageArchiveRoutes()
 	s.volumeRoutes()
+	s.distributionRoutes()
+	s.networkRoutes()
+	s.fsRoutes()
+	s.commitRoutes()
+	s.buildRoutes()
 	return s
 }
 

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"berth/internal/network"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type Containers struct {
 	events  *events.Bus
 	volumes *Volumes
 	host    runtime.Host // detected once: capabilities, limits the spec needs
+	net     *network.Manager
 
 	mu       sync.Mutex
 	running  map[string]*running // by container ID, while a shim is watched
@@ -100,6 +102,9 @@ func (s *Containers) Rename(ctx context.Context, ref, newName string) error {
 	}
 	if err := s.store.Rename(snap.ID, name); err != nil {
 		return err
+	}
+	if s.net != nil {
+		s.net.Rename(snap.ID, name)
 	}
 	after, _ := s.store.Lookup(snap.ID)
 	if after != nil {

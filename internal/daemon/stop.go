@@ -292,6 +292,7 @@ func (s *Containers) remove(ctx context.Context, ref string, opts backend.Remove
 		return err
 	}
 	s.volumes.release(ctx, snap.ID, opts.RemoveVolumes)
+	s.forgetNetwork(ctx, snap.ID)
 	s.publish(snap, apievents.ActionDestroy, nil)
 	s.notifyRemoved(snap.ID, exitResult{code: removing.State.ExitCode})
 	return nil
