@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/distribution/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	apievents "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -19,7 +20,6 @@ import (
 // Distribution is the registry service: pull, push, login, search.
 type Distribution struct {
 	svc    *distribution.Service
-	store  *image.Store
 	events *events.Bus
 }
 
@@ -33,7 +33,12 @@ func newDistribution(cfg config.Config, store *image.Store, bus *events.Bus, log
 	if err != nil {
 		return nil, err
 	}
-	return &Distribution{svc: svc, store: store, events: bus}, nil
+	return &Distribution{svc: svc, events: bus}, nil
+}
+
+// registryInfo is the RegistryConfig of GET /info.
+func registryInfo(cfg config.Config) *apiregistry.ServiceConfig {
+	return distribution.ServiceConfig(distribution.Config{Mirrors: cfg.RegistryMirrors, Insecure: cfg.InsecureRegistries})
 }
 
 // Pull fetches ref and publishes Docker's "pull" image event.
@@ -45,10 +50,15 @@ func (d *Distribution) Pull(ctx context.Context, ref string, platform *ocispec.P
 	if err := d.svc.Pull(ctx, ref, opts, emit); err != nil {
 		return err
 	}
-	if img, err := d.store.Get(ctx, ref); err == nil {
-		d.events.Publish(apievents.ImageEventType, apievents.ActionPull, ref, map[string]string{"name": ref})
-		_ = img
+	// dockerd names the pulled reference in familiar form ("busybox:latest").
+	name := ref
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		if !all {
+			named = reference.TagNameOnly(named)
+		}
+		name = reference.FamiliarString(named)
 	}
+	d.events.Publish(apievents.ImageEventType, apievents.ActionPull, name, map[string]string{"name": name})
 	return nil
 }
 
@@ -60,6 +70,9 @@ func (d *Distribution) Push(ctx context.Context, name, tag string, auth *apiregi
 	ref := name
 	if tag != "" {
 		ref += ":" + tag
+	}
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		ref = reference.FamiliarString(named)
 	}
 	d.events.Publish(apievents.ImageEventType, apievents.ActionPush, ref, map[string]string{"name": ref})
 	return nil

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
 
 	"berth/internal/errdefs"
@@ -44,10 +43,10 @@ func newDownloads(dir string, parallel int) *downloads {
 	return &downloads{dir: dir, m: map[digest.Digest]*download{}, sem: make(chan struct{}, parallel)}
 }
 
-// start joins the download of layer l or begins it. onBytes reports the
-// progress of a download this call started (joiners see none). The caller
+// start joins the download of blob d or begins it with fetch. rep reports
+// the progress of a download this call started (joiners see none). The caller
 // must call release once done with it.
-func (ds *downloads) start(ctx context.Context, d digest.Digest, l v1.Layer, size int64, rep func(string, int64)) (*download, error) {
+func (ds *downloads) start(ctx context.Context, d digest.Digest, fetch blobFetch, size int64, rep func(string, int64)) (*download, error) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	if dl := ds.m[d]; dl != nil {
@@ -67,13 +66,15 @@ func (ds *downloads) start(ctx context.Context, d digest.Digest, l v1.Layer, siz
 	// when the last one lets go.
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	dl := &download{path: f.Name(), size: size, refs: 1, cancel: cancel}
-	dl.cond = sync.NewCond(&dl.mu)
+	dl.cond = newCond(dl)
 	ds.m[d] = dl
-	go ds.run(dctx, d, dl, f, l, rep)
+	go ds.run(dctx, d, dl, f, fetch, rep)
 	return dl, nil
 }
 
-func (ds *downloads) run(ctx context.Context, d digest.Digest, dl *download, f *os.File, l v1.Layer, rep func(string, int64)) {
+func newCond(dl *download) *sync.Cond { return sync.NewCond(&dl.mu) }
+
+func (ds *downloads) run(ctx context.Context, d digest.Digest, dl *download, f *os.File, fetch blobFetch, rep func(string, int64)) {
 	err := func() error {
 		select {
 		case ds.sem <- struct{}{}:
@@ -81,35 +82,7 @@ func (ds *downloads) run(ctx context.Context, d digest.Digest, dl *download, f *
 			return ctx.Err()
 		}
 		defer func() { <-ds.sem }()
-		rc, err := l.Compressed()
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		buf := make([]byte, 256<<10)
-		for {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			n, rerr := rc.Read(buf)
-			if n > 0 {
-				if _, werr := f.Write(buf[:n]); werr != nil {
-					return errdefs.System(werr)
-				}
-				dl.mu.Lock()
-				dl.written += int64(n)
-				w := dl.written
-				dl.cond.Broadcast()
-				dl.mu.Unlock()
-				rep("Downloading", w)
-			}
-			if rerr == io.EOF {
-				return nil
-			}
-			if rerr != nil {
-				return rerr
-			}
-		}
+		return dl.fill(ctx, d, f, fetch, rep)
 	}()
 	f.Close()
 	dl.mu.Lock()

@@ -3,6 +3,7 @@ package distribution
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +101,32 @@ func (s *Service) Login(ctx context.Context, ac *apiregistry.AuthConfig) (string
 func loginError(ep endpoint, err error) error {
 	var te *transport.Error
 	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		if d := tokenDetails(te); d != "" {
+			// A token server's refusal, as Docker Hub words it.
+			return errdefs.Unauthorized(errors.New("unauthorized: " + d))
+		}
 		return errdefs.Unauthorized(errors.New(registryCause(te)))
 	}
 	return authError(ep, err)
+}
+
+// tokenDetails is the "details" a token server puts in its error body
+// ({"details":"incorrect username or password"}); the library keeps the
+// body only in its message.
+func tokenDetails(te *transport.Error) string {
+	if len(te.Errors) > 0 {
+		return ""
+	}
+	msg := te.Error()
+	i := strings.IndexByte(msg, '{')
+	if i < 0 {
+		return ""
+	}
+	var body struct {
+		Details string `json:"details"`
+	}
+	if json.Unmarshal([]byte(msg[i:]), &body) != nil {
+		return ""
+	}
+	return body.Details
 }

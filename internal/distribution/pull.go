@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"runtime"
 	"sort"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	apiregistry "github.com/moby/moby/api/types/registry"
 	"github.com/opencontainers/go-digest"
@@ -254,7 +256,11 @@ func (s *Service) pullOne(ctx context.Context, named reference.Named, opts PullO
 	for i, d := range cf.RootFS.DiffIDs {
 		diffIDs[i] = digest.Digest(d.String())
 	}
-	drops, err := s.pullLayers(ctx, layers, diffIDs, rep)
+	var drops []func()
+	// An image already stored needs no layer lines, as with dockerd.
+	if _, err = s.store.Get(ctx, digest.FromBytes(r.config).String()); err != nil {
+		drops, err = s.pullLayers(ctx, r.ep, reference.Path(named), auth, layers, diffIDs, rep)
+	}
 	defer func() {
 		for _, d := range drops {
 			d()
@@ -300,7 +306,7 @@ type layerJob struct {
 // pullLayers downloads the missing layers in parallel and registers them
 // in order, each streamed from its download as it arrives. It returns the
 // holds to drop once the image is created.
-func (s *Service) pullLayers(ctx context.Context, layers []v1.Layer, diffIDs []digest.Digest, rep *reporter) ([]func(), error) {
+func (s *Service) pullLayers(ctx context.Context, ep endpoint, path string, auth authn.Authenticator, layers []v1.Layer, diffIDs []digest.Digest, rep *reporter) ([]func(), error) {
 	var jobs []*layerJob
 	var parent digest.Digest
 	for i, l := range layers {
@@ -328,12 +334,24 @@ func (s *Service) pullLayers(ctx context.Context, layers []v1.Layer, diffIDs []d
 			}
 		}
 	}()
+	var client *http.Client
+	var base string
+	if len(jobs) > 0 {
+		repo, err := ep.repository(path)
+		if err != nil {
+			return nil, err
+		}
+		if client, err = s.registryClient(ctx, ep, auth, []string{repo.Scope(transport.PullScope)}); err != nil {
+			return nil, err
+		}
+		base = baseURL(ep, repo)
+	}
 	for n, j := range jobs {
 		if n >= parallelDownloads {
 			rep.status(j.id, "Waiting")
 		}
 		j := j
-		dl, err := s.dl.start(ctx, j.digest, j.l, j.size, func(status string, n int64) {
+		dl, err := s.dl.start(ctx, j.digest, blobFetcher(client, base, j.digest, j.size), j.size, func(status string, n int64) {
 			if n < 0 {
 				rep.status(j.id, status)
 			} else {
@@ -345,6 +363,12 @@ func (s *Service) pullLayers(ctx context.Context, layers []v1.Layer, diffIDs []d
 		}
 		j.dl = dl
 	}
+	return s.registerLayers(ctx, jobs, holds, rep)
+}
+
+// registerLayers stores the layers in order, each streamed from its
+// download, and returns the holds to drop once the image exists.
+func (s *Service) registerLayers(ctx context.Context, jobs []*layerJob, holds []func(), rep *reporter) ([]func(), error) {
 	for _, j := range jobs {
 		layer, drop, err := s.regs.do(j.chain, func() (image.Layer, func(), error) {
 			if s.store.HasLayer(j.chain) {
@@ -357,7 +381,8 @@ func (s *Service) pullLayers(ctx context.Context, layers []v1.Layer, diffIDs []d
 			}
 			defer rc.Close()
 			cr := &countingReader{r: rc, fn: func(n int64) { rep.bytes(j.id, "Extracting", n, j.size) }}
-			return s.store.RegisterLayer(ctx, j.parent, cr)
+			// The verified download becomes the kept blob (linked, not copied).
+			return s.store.RegisterLayer(ctx, j.parent, &downloadedBlob{countingReader: cr, path: j.dl.path, digest: j.digest})
 		})
 		holds = append(holds, drop)
 		if err != nil {
@@ -406,3 +431,14 @@ func verifyError(d digest.Digest, err error) error {
 	}
 	return fmt.Errorf("filesystem layer verification failed for digest %s: %w", d, err)
 }
+
+// downloadedBlob lets the image store link a finished download as the
+// layer's kept blob (image.BlobSource). The store asks only after reading
+// the stream to its end, when the download is verified.
+type downloadedBlob struct {
+	*countingReader
+	path   string
+	digest digest.Digest
+}
+
+func (b *downloadedBlob) BlobFile() (string, digest.Digest) { return b.path, b.digest }

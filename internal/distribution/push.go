@@ -3,14 +3,17 @@ package distribution
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -27,6 +30,35 @@ const (
 	mediaTypeManifest = "application/vnd.docker.distribution.manifest.v2+json"
 	mediaTypeConfig   = "application/vnd.docker.container.image.v1+json"
 )
+
+// OCI media types, for images with zstd layers (schema2 has none).
+const (
+	mediaTypeOCIManifest  = "application/vnd.oci.image.manifest.v1+json"
+	mediaTypeOCIConfig    = "application/vnd.oci.image.config.v1+json"
+	mediaTypeOCILayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+)
+
+// buildManifest describes config and layers as Docker schema2, or as OCI
+// when a layer is zstd compressed.
+func buildManifest(config []byte, layers []*pushLayer) schema2Manifest {
+	oci := false
+	for _, l := range layers {
+		oci = oci || l.info.MediaType == image.MediaTypeLayerZstd
+	}
+	m := schema2Manifest{SchemaVersion: 2, MediaType: mediaTypeManifest,
+		Config: manifestDesc{MediaType: mediaTypeConfig, Size: int64(len(config)), Digest: digest.FromBytes(config)}}
+	if oci {
+		m.MediaType, m.Config.MediaType = mediaTypeOCIManifest, mediaTypeOCIConfig
+	}
+	for _, l := range layers {
+		mt := l.info.MediaType
+		if oci && mt == image.MediaTypeLayerGzip {
+			mt = mediaTypeOCILayerGzip
+		}
+		m.Layers = append(m.Layers, manifestDesc{MediaType: mt, Size: l.info.Size, Digest: l.info.Digest})
+	}
+	return m
+}
 
 // parallelUploads bounds the layer uploads of one push (dockerd's 5).
 const parallelUploads = 5
@@ -139,6 +171,9 @@ func (s *Service) pushOne(ctx context.Context, ep endpoint, repo name.Repository
 	for i := len(layers) - 1; i >= 0; i-- {
 		rep.status(layers[i].id, "Preparing")
 	}
+	if err := s.requireCredentials(ctx, ep, auth); err != nil {
+		return err
+	}
 	if err := u.pushLayers(ctx, layers); err != nil {
 		return err
 	}
@@ -146,14 +181,12 @@ func (s *Service) pushOne(ctx context.Context, ep endpoint, repo name.Repository
 	if err := u.pushBytes(ctx, cfgDigest, raw); err != nil {
 		return err
 	}
-	m := schema2Manifest{SchemaVersion: 2, MediaType: mediaTypeManifest,
-		Config: manifestDesc{MediaType: mediaTypeConfig, Size: int64(len(raw)), Digest: cfgDigest}}
+	m := buildManifest(raw, layers)
 	for _, l := range layers {
-		m.Layers = append(m.Layers, manifestDesc{MediaType: l.info.MediaType, Size: l.info.Size, Digest: l.info.Digest})
 		s.addSource(l.info.Digest, ep.host+"/"+repo.RepositoryStr())
 	}
 	body, _ := json.Marshal(m)
-	if err := u.putManifest(ctx, t.Tag(), body); err != nil {
+	if err := u.putManifest(ctx, t.Tag(), m.MediaType, body); err != nil {
 		return err
 	}
 	md := digest.FromBytes(body)
@@ -333,14 +366,34 @@ func (u *uploader) putBlob(ctx context.Context, loc string, d digest.Digest, siz
 	return nil
 }
 
-func (u *uploader) putManifest(ctx context.Context, tag string, body []byte) error {
-	resp, err := u.do(ctx, http.MethodPut, u.base+"/manifests/"+tag, bytesReader(body), int64(len(body)), map[string]string{"Content-Type": mediaTypeManifest})
+func (u *uploader) putManifest(ctx context.Context, tag, mediaType string, body []byte) error {
+	resp, err := u.do(ctx, http.MethodPut, u.base+"/manifests/"+tag, bytesReader(body), int64(len(body)), map[string]string{"Content-Type": mediaType})
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if err := transport.CheckError(resp, http.StatusCreated, http.StatusOK); err != nil {
 		return pushError(err)
+	}
+	return nil
+}
+
+// requireCredentials refuses an anonymous push to a registry that asks for
+// basic auth up front, in dockerd's words.
+func (s *Service) requireCredentials(ctx context.Context, ep endpoint, auth authnAuth) error {
+	if auth != authn.Anonymous {
+		return nil
+	}
+	reg, err := ep.registry()
+	if err != nil {
+		return nil
+	}
+	rt, err := s.transportFor(ep)
+	if err != nil {
+		return nil
+	}
+	if ch, err := transport.Ping(ctx, reg, rt); err == nil && strings.EqualFold(ch.Scheme, "basic") {
+		return errdefs.Unauthorized(errors.New("no basic auth credentials"))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -261,4 +262,25 @@ func isNetErr(err error) bool {
 	var oe *net.OpError
 	var ue *url.Error
 	return errors.As(err, &ne) || errors.As(err, &oe) || errors.As(err, &ue)
+}
+
+// ServiceConfig is the registry part of GET /info, as dockerd reports it:
+// insecure CIDRs (127.0.0.0/8 and ::1/128 always), one index entry per
+// named insecure registry plus docker.io with the mirrors.
+func ServiceConfig(cfg Config) *apiregistry.ServiceConfig {
+	sc := &apiregistry.ServiceConfig{
+		InsecureRegistryCIDRs: []netip.Prefix{netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("127.0.0.0/8")},
+		IndexConfigs: map[string]*apiregistry.IndexInfo{
+			hubDomain: {Name: hubDomain, Mirrors: append([]string{}, cfg.Mirrors...), Secure: true, Official: true},
+		},
+		Mirrors: append([]string{}, cfg.Mirrors...),
+	}
+	for _, e := range cfg.Insecure {
+		if p, err := netip.ParsePrefix(e); err == nil {
+			sc.InsecureRegistryCIDRs = append(sc.InsecureRegistryCIDRs, p)
+			continue
+		}
+		sc.IndexConfigs[e] = &apiregistry.IndexInfo{Name: e, Mirrors: []string{}}
+	}
+	return sc
 }

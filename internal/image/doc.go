@@ -11,6 +11,8 @@
 //	layers/sha256/<chain>.json   a finished layer: diff ID, parent, driver id, size
 //	repositories.json            reference -> image ID
 //	mounts/<container>.json      a container's read-write layer
+//	blobs/sha256/<hex>           each layer's exact bytes (blobs.go)
+//	blobs/diffid/<diff>.json     diff ID -> kept blob, for push and save
 //
 // Every write is atomic (temp file, fsync, rename, fsync dir). A layer is
 // visible once its JSON exists; on open, driver layers no JSON or mount

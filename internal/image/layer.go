@@ -51,7 +51,7 @@ func (s *Store) RegisterLayer(ctx context.Context, parent digest.Digest, r io.Re
 		return Layer{}, nil, err
 	}
 	// The exact bytes are kept beside the layer (blobs.go) for push and save.
-	tee, err := s.newBlobTee(r)
+	tee, err := s.newBlobKeeper(r)
 	if err != nil {
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, err
@@ -77,7 +77,7 @@ func (s *Store) RegisterLayer(ctx context.Context, parent digest.Digest, r io.Re
 		return Layer{}, nil, fmt.Errorf("image: applying layer: %w", err)
 	}
 	diffID := digest.NewDigest(digest.SHA256, h)
-	defer func() { _ = s.commitBlob(tee, diffID) }()
+	defer func() { _ = tee.commit(diffID) }()
 	rec := &layerRec{ChainID: chainID(parent, diffID), DiffID: diffID, Parent: parent, CacheID: cacheID, Size: size}
 
 	s.mu.Lock()
