@@ -74,8 +74,10 @@ func Main(args []string) int {
 	// The shim has no terminal; a hangup of the session that started the
 	// daemon must not take it down. Caught and dropped rather than ignored:
 	// an ignored signal stays ignored in the container (a shell cannot
-	// even trap it), a caught one is reset to default by exec.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGPIPE)
+	// even trap it), a caught one is reset to default by exec. SIGINT too:
+	// a daemon started in the background by a script inherits it ignored
+	// and Go passes that on.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGINT)
 
 	s := &server{args: a, exited: make(chan struct{})}
 	if err := s.start(); err != nil {
