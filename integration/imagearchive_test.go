@@ -171,3 +171,41 @@ func TestHistory(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadStdinAndSaveRepo: load reads stdin; save of a bare repository
+// name saves every tag of it.
+func TestLoadStdinAndSaveRepo(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	arc := string(mkLegacyArchive(t, []testImage{deletionImage(t, "stdin:1")}, nil))
+	inputs := map[string]func(stdin string, args ...string) (string, string, int){
+		"berth": func(in string, a ...string) (string, string, int) { return d.BerthInput(t, in, a...) },
+	}
+	for _, c := range clis(t, d) {
+		if c.name == "docker" {
+			inputs["docker"] = func(in string, a ...string) (string, string, int) { return d.DockerInput(t, in, a...) }
+		}
+	}
+	for name, run := range inputs {
+		t.Run(name, func(t *testing.T) {
+			stdout, stderr, code := run(arc, "load")
+			if code != 0 || strings.TrimSpace(stdout) != "Loaded image: stdin:1" {
+				t.Fatalf("load from stdin: exit %d %q %q", code, stdout, stderr)
+			}
+			c := cliFor(t, d, name)
+			must(t, c, "tag", "stdin:1", "stdin:2")
+			out := t.TempDir() + "/repo.tar"
+			must(t, c, "save", "-o", out, "stdin")
+			files, _ := readArchive(t, out)
+			var manifest []struct{ RepoTags []string }
+			json.Unmarshal(files["manifest.json"], &manifest)
+			if len(manifest) != 1 || strings.Join(manifest[0].RepoTags, ",") != "stdin:1,stdin:2" {
+				t.Fatalf("save of a repository: %s", files["manifest.json"])
+			}
+			if _, stderr, code := c.run(t, "save", "-o", out, "nosuch:1"); code == 0 || !strings.Contains(stderr, "No such image: nosuch:1") {
+				t.Fatalf("save of a missing image: exit %d %q", code, stderr)
+			}
+			must(t, c, "rmi", "stdin:1", "stdin:2")
+		})
+	}
+}

@@ -153,7 +153,9 @@ func loadOne(ctx context.Context, st *image.Store, sp *spool, it *loadItem, out 
 	var parent digest.Digest
 	for i, diffID := range it.cfg.RootFS.DiffIDs {
 		chain := image.ChainID(parent, diffID)
-		if !st.HasLayer(chain) {
+		if release, ok := st.HoldLayer(chain); ok {
+			releases = append(releases, release)
+		} else {
 			l, release, err := registerFile(ctx, st, sp, parent, it.layers[i])
 			if err != nil {
 				return Loaded{}, err

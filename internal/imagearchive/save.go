@@ -145,11 +145,24 @@ func Save(ctx context.Context, st *image.Store, names []string, w io.Writer) err
 	}
 	blobs := map[digest.Digest]*blob{}
 	var spools []string
+	var releases []func()
 	defer func() {
 		for _, p := range spools {
 			os.Remove(p)
 		}
+		for _, r := range releases {
+			r()
+		}
 	}()
+	// Hold every layer so a concurrent rmi cannot pull one from under the
+	// stream.
+	for _, si := range imgs {
+		for _, l := range si.layers {
+			if release, ok := st.HoldLayer(l.ChainID); ok {
+				releases = append(releases, release)
+			}
+		}
+	}
 	var manifest []manifestItem
 	var descs []ocispec.Descriptor
 	repos := map[string]map[string]string{}
