@@ -2,11 +2,16 @@ package integration
 
 import (
 	"archive/tar"
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
 	"berth/internal/testutil"
+
+	"github.com/moby/moby/client"
 )
 
 // deletionImage is busybox plus a layer of files plus a layer that deletes
@@ -207,5 +212,23 @@ func TestLoadStdinAndSaveRepo(t *testing.T) {
 			}
 			must(t, c, "rmi", "stdin:1", "stdin:2")
 		})
+	}
+}
+
+// TestLoadProgress: without quiet (a terminal), load streams Docker's
+// "Loading layer" progress before the result.
+func TestLoadProgress(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	arc := mkLegacyArchive(t, []testImage{deletionImage(t, "prog:1")}, nil)
+	res, err := d.Client(t).ImageLoad(context.Background(), bytes.NewReader(arc), client.ImageLoadWithQuiet(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	body, _ := io.ReadAll(res)
+	if !strings.Contains(string(body), `"status":"Loading layer","progressDetail":{"current":`) ||
+		!strings.HasSuffix(strings.TrimSpace(string(body)), `{"stream":"Loaded image: prog:1\n"}`) {
+		t.Fatalf("load stream:\n%s", body)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // ImageArchiveBackend is what save, load and history need.
 type ImageArchiveBackend interface {
 	Save(ctx context.Context, names []string, w io.Writer) error
-	Load(ctx context.Context, r io.Reader, quiet bool, out func(line string)) error
+	Load(ctx context.Context, r io.Reader, quiet bool, out func(jsonstream.Message)) error
 	History(ctx context.Context, ref string) ([]apiimage.HistoryResponseItem, error)
 	// Parent is the parent image ID older API versions show in inspect.
 	Parent(ctx context.Context, ref string) (string, error)
@@ -94,8 +94,8 @@ func (s *Server) postImagesLoad(w http.ResponseWriter, r *http.Request) error {
 			f.Flush()
 		}
 	}
-	err = b.Load(r.Context(), r.Body, boolValue(r, "quiet"), func(line string) {
-		enc.Encode(jsonstream.Message{Stream: line})
+	err = b.Load(r.Context(), r.Body, boolValue(r, "quiet"), func(m jsonstream.Message) {
+		enc.Encode(m)
 		flush()
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	apiimage "github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/api/types/system"
 
 	"berth/internal/backend"
@@ -27,12 +28,12 @@ func (fakeArchive) Save(_ context.Context, names []string, w io.Writer) error {
 	return err
 }
 
-func (fakeArchive) Load(_ context.Context, r io.Reader, quiet bool, out func(string)) error {
+func (fakeArchive) Load(_ context.Context, r io.Reader, quiet bool, out func(jsonstream.Message)) error {
 	b, _ := io.ReadAll(r)
 	if string(b) != "good" {
 		return errdefs.InvalidParameterf("invalid image archive: it has neither manifest.json nor index.json")
 	}
-	out("Loaded image: a/b:1\n")
+	out(jsonstream.Message{Stream: "Loaded image: a/b:1\n"})
 	return nil
 }
 

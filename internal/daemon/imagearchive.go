@@ -6,6 +6,7 @@ import (
 
 	apievents "github.com/moby/moby/api/types/events"
 	apiimage "github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/opencontainers/go-digest"
 
 	"berth/internal/image"
@@ -26,9 +27,16 @@ func (s *Images) Save(ctx context.Context, names []string, w io.Writer) error {
 }
 
 // Load stores the images of an archive (docker load); out gets Docker's
-// "Loaded image: …" lines.
-func (s *Images) Load(ctx context.Context, r io.Reader, quiet bool, out func(line string)) error {
-	loaded, err := imagearchive.Load(ctx, s.store, r, out)
+// "Loaded image: …" lines and, unless quiet, "Loading layer" progress.
+func (s *Images) Load(ctx context.Context, r io.Reader, quiet bool, out func(jsonstream.Message)) error {
+	var progress imagearchive.Progress
+	if !quiet {
+		progress = func(id string, cur, total int64) {
+			out(jsonstream.Message{Status: "Loading layer", ID: id, Progress: &jsonstream.Progress{Current: cur, Total: total}})
+		}
+	}
+	lines := func(line string) { out(jsonstream.Message{Stream: line}) }
+	loaded, err := imagearchive.Load(ctx, s.store, r, lines, progress)
 	for _, l := range loaded {
 		s.publish(l.ID, apievents.ActionLoad, "")
 		for _, t := range l.Tags {
