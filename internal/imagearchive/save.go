@@ -137,92 +137,107 @@ type blob struct {
 	open  func() (io.ReadCloser, int64, error) // layers
 }
 
+// saveSession gathers one archive's blobs and indexes before writing.
+type saveSession struct {
+	st       *image.Store
+	blobs    map[digest.Digest]*blob
+	spools   []string // temp files to remove
+	releases []func() // layer holds to drop
+	manifest []manifestItem
+	descs    []ocispec.Descriptor
+	repos    map[string]map[string]string
+	inSet    map[digest.Digest]bool
+}
+
 // Save writes the images names name as one archive to w.
 func Save(ctx context.Context, st *image.Store, names []string, w io.Writer) error {
 	imgs, err := resolveNames(ctx, st, names)
 	if err != nil {
 		return err
 	}
-	blobs := map[digest.Digest]*blob{}
-	var spools []string
-	var releases []func()
-	defer func() {
-		for _, p := range spools {
-			os.Remove(p)
-		}
-		for _, r := range releases {
-			r()
-		}
-	}()
+	ss := &saveSession{st: st, blobs: map[digest.Digest]*blob{}, repos: map[string]map[string]string{}, inSet: map[digest.Digest]bool{}}
+	defer ss.close()
 	// Hold every layer so a concurrent rmi cannot pull one from under the
 	// stream.
 	for _, si := range imgs {
+		ss.inSet[si.id] = true
 		for _, l := range si.layers {
 			if release, ok := st.HoldLayer(l.ChainID); ok {
-				releases = append(releases, release)
+				ss.releases = append(ss.releases, release)
 			}
 		}
-	}
-	var manifest []manifestItem
-	var descs []ocispec.Descriptor
-	repos := map[string]map[string]string{}
-	inSet := map[digest.Digest]bool{}
-	for _, si := range imgs {
-		inSet[si.id] = true
 	}
 	for _, si := range imgs {
-		mtime := time.Unix(0, 0)
-		if si.cfg.Created != nil {
-			mtime = *si.cfg.Created
+		if err := ss.add(ctx, si); err != nil {
+			return err
 		}
-		blobs[si.id] = &blob{d: si.id, size: int64(len(si.raw)), mtime: mtime, data: si.raw}
-		item := manifestItem{Config: blobPath(si.id)}
-		m := ocispec.Manifest{
-			Versioned: specs.Versioned{SchemaVersion: 2},
-			MediaType: ocispec.MediaTypeImageManifest,
-			Config:    ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: si.id, Size: int64(len(si.raw))},
-		}
-		for i, diffID := range si.cfg.RootFS.DiffIDs {
-			b := blobs[diffID]
-			if b == nil {
-				b, err = layerBlob(ctx, st, si.layers[i], mtime, &spools)
-				if err != nil {
-					return err
-				}
-				blobs[diffID] = b
-			}
-			item.Layers = append(item.Layers, blobPath(diffID))
-			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: diffID, Size: b.size})
-		}
-		mraw, err := json.Marshal(m)
-		if err != nil {
-			return errdefs.System(err)
-		}
-		md := digest.FromBytes(mraw)
-		blobs[md] = &blob{d: md, size: int64(len(mraw)), mtime: time.Unix(0, 0), data: mraw}
-		plat := &ocispec.Platform{OS: si.cfg.OS, Architecture: si.cfg.Architecture, Variant: si.cfg.Variant, OSVersion: si.cfg.OSVersion}
-		top := si.cfg.RootFS.DiffIDs[len(si.cfg.RootFS.DiffIDs)-1].Encoded()
-		for _, ref := range si.refs {
-			fam := reference.FamiliarName(ref)
-			if repos[fam] == nil {
-				repos[fam] = map[string]string{}
-			}
-			repos[fam][ref.Tag()] = top
-			item.RepoTags = append(item.RepoTags, reference.FamiliarString(ref))
-			descs = append(descs, ocispec.Descriptor{
-				MediaType: ocispec.MediaTypeImageManifest, Digest: md, Size: int64(len(mraw)), Platform: plat,
-				Annotations: map[string]string{annotationName: ref.String(), ocispec.AnnotationRefName: ref.Tag()},
-			})
-		}
-		if len(si.refs) == 0 {
-			descs = append(descs, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: md, Size: int64(len(mraw)), Platform: plat})
-		}
-		if inSet[si.parent] {
-			item.Parent = si.parent
-		}
-		manifest = append(manifest, item)
 	}
-	return writeArchive(ctx, w, blobs, manifest, descs, repos)
+	return writeArchive(ctx, w, ss.blobs, ss.manifest, ss.descs, ss.repos)
+}
+
+func (ss *saveSession) close() {
+	for _, p := range ss.spools {
+		os.Remove(p)
+	}
+	for _, r := range ss.releases {
+		r()
+	}
+}
+
+// add records one image: its config and layer blobs, an OCI manifest, a
+// manifest.json entry, index.json descriptors and repositories entries.
+func (ss *saveSession) add(ctx context.Context, si *saveImage) error {
+	mtime := time.Unix(0, 0)
+	if si.cfg.Created != nil {
+		mtime = *si.cfg.Created
+	}
+	ss.blobs[si.id] = &blob{d: si.id, size: int64(len(si.raw)), mtime: mtime, data: si.raw}
+	item := manifestItem{Config: blobPath(si.id)}
+	m := ocispec.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config:    ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: si.id, Size: int64(len(si.raw))},
+	}
+	for i, diffID := range si.cfg.RootFS.DiffIDs {
+		b := ss.blobs[diffID]
+		if b == nil {
+			var err error
+			if b, err = layerBlob(ctx, ss.st, si.layers[i], mtime, &ss.spools); err != nil {
+				return err
+			}
+			ss.blobs[diffID] = b
+		}
+		item.Layers = append(item.Layers, blobPath(diffID))
+		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: diffID, Size: b.size})
+	}
+	mraw, err := json.Marshal(m)
+	if err != nil {
+		return errdefs.System(err)
+	}
+	md := digest.FromBytes(mraw)
+	ss.blobs[md] = &blob{d: md, size: int64(len(mraw)), mtime: time.Unix(0, 0), data: mraw}
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: md, Size: int64(len(mraw)),
+		Platform: &ocispec.Platform{OS: si.cfg.OS, Architecture: si.cfg.Architecture, Variant: si.cfg.Variant, OSVersion: si.cfg.OSVersion}}
+	top := si.cfg.RootFS.DiffIDs[len(si.cfg.RootFS.DiffIDs)-1].Encoded()
+	for _, ref := range si.refs {
+		fam := reference.FamiliarName(ref)
+		if ss.repos[fam] == nil {
+			ss.repos[fam] = map[string]string{}
+		}
+		ss.repos[fam][ref.Tag()] = top
+		item.RepoTags = append(item.RepoTags, reference.FamiliarString(ref))
+		d := desc
+		d.Annotations = map[string]string{annotationName: ref.String(), ocispec.AnnotationRefName: ref.Tag()}
+		ss.descs = append(ss.descs, d)
+	}
+	if len(si.refs) == 0 {
+		ss.descs = append(ss.descs, desc)
+	}
+	if ss.inSet[si.parent] {
+		item.Parent = si.parent
+	}
+	ss.manifest = append(ss.manifest, item)
+	return nil
 }
 
 func blobPath(d digest.Digest) string { return path.Join("blobs", d.Algorithm().String(), d.Encoded()) }
