@@ -232,3 +232,43 @@ func TestLoadProgress(t *testing.T) {
 		t.Fatalf("load stream:\n%s", body)
 	}
 }
+
+// TestLoadPre110Layout loads the layout Docker before 1.10 wrote: no
+// manifest.json, a repositories file and <id>/json + <id>/layer.tar per
+// layer linked by parent IDs.
+func TestLoadPre110Layout(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	put := func(name string, b []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b))})
+		tw.Write(b)
+	}
+	base, top := strings.Repeat("1", 64), strings.Repeat("2", 64)
+	put(base+"/json", []byte(`{"id":"`+base+`","created":"2015-01-01T00:00:00Z","os":"linux","container_config":{"Cmd":["/bin/sh","-c","#(nop) ADD file:rootfs in /"]},"config":{"Cmd":["sh"]}}`))
+	put(base+"/layer.tar", busyboxLayer(t))
+	put(top+"/json", []byte(`{"id":"`+top+`","parent":"`+base+`","created":"2015-01-02T00:00:00Z","os":"linux","author":"me","container_config":{"Cmd":["/bin/sh","-c","echo v1 > /v1"]},"config":{"Cmd":["cat","/v1"]}}`))
+	put(top+"/layer.tar", mkLayer(t, tarEnt{name: "v1", body: "from v1\n"}))
+	put("repositories", []byte(`{"old/v1img":{"1":"`+top+`"}}`))
+	tw.Close()
+	arc := writeTemp(t, "v1.tar", buf.Bytes())
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			if got := must(t, c, "load", "-i", arc); got != "Loaded image: old/v1img:1" {
+				t.Fatalf("load printed %q", got)
+			}
+			if got := must(t, c, "run", "--rm", "old/v1img:1"); got != "from v1" {
+				t.Fatalf("run: %q", got)
+			}
+			h := must(t, c, "history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}", "old/v1img:1")
+			if h != "/bin/sh -c echo v1 > /v1|\n/bin/sh -c #(nop) ADD file:rootfs in /|" {
+				t.Fatalf("history %q", h)
+			}
+			if got := must(t, c, "image", "inspect", "-f", "{{.Author}} {{len .RootFS.Layers}}", "old/v1img:1"); got != "me 2" {
+				t.Fatalf("inspect %q", got)
+			}
+			must(t, c, "rmi", "old/v1img:1")
+		})
+	}
+}

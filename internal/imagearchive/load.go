@@ -54,6 +54,8 @@ func Load(ctx context.Context, st *image.Store, r io.Reader, out func(line strin
 		items, err = dockerItems(sp)
 	case sp.has(indexFile):
 		items, err = ociItems(sp)
+	case sp.has(reposFile):
+		items, err = legacyItems(sp)
 	default:
 		err = errdefs.InvalidParameterf("invalid image archive: it has neither %s nor %s", manifestFile, indexFile)
 	}
