@@ -11,6 +11,9 @@
 //	layers/sha256/<chain>.json   a finished layer: diff ID, parent, driver id, size
 //	repositories.json            reference -> image ID
 //	mounts/<container>.json      a container's read-write layer
+//	tarsplit/<chain>.gz          a layer tar's framing (archive.SplitRecorder),
+//	                             so LayerTar gives the tar back byte for byte
+//	tmp/                         scratch space (archives being loaded)
 //
 // Every write is atomic (temp file, fsync, rename, fsync dir). A layer is
 // visible once its JSON exists; on open, driver layers no JSON or mount
