@@ -3,6 +3,7 @@ package integration
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -211,6 +212,15 @@ func TestLoadStdinAndSaveRepo(t *testing.T) {
 				t.Fatalf("save of a missing image: exit %d %q", code, stderr)
 			}
 			must(t, c, "rmi", "stdin:1", "stdin:2")
+			// docker save | gzip > x.tar.gz; docker load -i x.tar.gz
+			var gz bytes.Buffer
+			zw := gzip.NewWriter(&gz)
+			zw.Write([]byte(arc))
+			zw.Close()
+			if got := must(t, c, "load", "-i", writeTemp(t, "a.tar.gz", gz.Bytes())); got != "Loaded image: stdin:1" {
+				t.Fatalf("load of a gzip'd archive printed %q", got)
+			}
+			must(t, c, "rmi", "stdin:1")
 		})
 	}
 }
