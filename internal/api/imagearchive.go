@@ -108,16 +108,3 @@ func (s *Server) postImagesLoad(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
-
-func (s *Server) getImageHistory(w http.ResponseWriter, r *http.Request, name string) error {
-	b, err := s.imageArchive()
-	if err != nil {
-		return err
-	}
-	h, err := b.History(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, h)
-	return nil
-}

@@ -77,8 +77,6 @@ func TestImageArchiveRoutes(t *testing.T) {
 		{"save missing", "GET", "/images/get?names=a/b:1&names=nope", "", 404, "No such image: nope"},
 		{"load", "POST", "/images/load?quiet=1", "good", 200, `{"stream":"Loaded image: a/b:1\n"}`},
 		{"load bad archive in stream", "POST", "/images/load", "bad", 200, `"errorDetail":{"message":"invalid image archive`},
-		{"history", "GET", "/images/a/b:1/history", "", 200, `"CreatedBy":"sh"`},
-		{"history missing", "GET", "/images/nope/history", "", 404, "No such image: nope"},
 		{"prune", "POST", "/images/prune", "", 200, `"SpaceReclaimed":7`},
 		{"prune bad filter", "POST", "/images/prune?filters=%7B%22bogus%22%3A%7B%22x%22%3Atrue%7D%7D", "", 400, "invalid filter 'bogus'"},
 		{"prune malformed filter", "POST", "/images/prune?filters=%7B", "", 400, "invalid filter"},

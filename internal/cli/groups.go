@@ -31,7 +31,7 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
 		withAliasGroup(rm, "rmi"), newTagCommand(c),
 	)
-	cmd.AddCommand(imageArchiveSubcommands(c)...)
+	addImageArchiveSubcommands(cmd, c)
 	return cmd
 }
 
