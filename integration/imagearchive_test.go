@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -279,6 +281,37 @@ func TestLoadPre110Layout(t *testing.T) {
 				t.Fatalf("inspect %q", got)
 			}
 			must(t, c, "rmi", "old/v1img:1")
+		})
+	}
+}
+
+// TestSaveWithoutSplit: a layer whose tar split is gone (stored by an
+// older berth) cannot be given back byte for byte; save says so instead of
+// writing an archive whose layers do not match the image.
+func TestSaveWithoutSplit(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	src := writeTemp(t, "src.tar", mkLegacyArchive(t, []testImage{deletionImage(t, "nosplit:1")}, nil))
+	if _, stderr, code := d.Berth(t, "load", "-i", src); code != 0 {
+		t.Fatal(stderr)
+	}
+	splits, _ := filepath.Glob(filepath.Join(d.DataRoot, "image/tarsplit/*.gz"))
+	if len(splits) != 3 {
+		t.Fatalf("want a split per layer, have %v", splits)
+	}
+	for _, p := range splits {
+		os.Remove(p)
+	}
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir() + "/x.tar"
+			_, stderr, code := c.run(t, "save", "-o", out, "nosplit:1")
+			if code == 0 || !strings.Contains(stderr, "cannot be reproduced byte for byte") {
+				t.Fatalf("save without splits: exit %d %q", code, stderr)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatal("a failed save left its output file")
+			}
 		})
 	}
 }
