@@ -37,6 +37,11 @@ func New(b Backends, v Versions) *Server {
 	s.imageRoutes()
 	s.imageArchiveRoutes()
 	s.volumeRoutes()
+	s.distributionRoutes()
+	s.networkRoutes()
+	s.fsRoutes()
+	s.commitRoutes()
+	s.buildRoutes()
 	return s
 }
 

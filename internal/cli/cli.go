@@ -181,7 +181,11 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
+		newPullCommand(c), newPushCommand(c), newLoginCommand(c), newLogoutCommand(c), newSearchCommand(c),
+		newCommitCommand(c), newBuildCommand(c), newBuilderCommand(c),
 	)
+	root.AddCommand(newNetworkCommand(c), newPortCommand(c))
+	root.AddCommand(fsCommands(c)...)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
 		Short: "Run the berth daemon",

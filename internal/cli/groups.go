@@ -16,7 +16,10 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newStartCommand(c), newStopCommand(c), newWaitCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
+		newCommitCommand(c),
 	)
+	cmd.AddCommand(newPortCommand(c))
+	cmd.AddCommand(fsContainerCommands(c)...)
 	return cmd
 }
 
@@ -29,7 +32,8 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 	rm.Aliases = []string{"remove"}
 	cmd.AddCommand(
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
-		withAliasGroup(rm, "rmi"), newTagCommand(c),
+		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
+		newBuildCommand(c),
 	)
 	addImageArchiveSubcommands(cmd, c)
 	return cmd

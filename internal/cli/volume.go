@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -188,7 +189,10 @@ func (r *volumeRow) Size() string {
 	if r.v.UsageData == nil {
 		return "N/A"
 	}
-	return humanSize(r.v.UsageData.Size)
+	if r.v.UsageData.Size < 0 {
+		return "N/A"
+	}
+	return units.HumanSize(float64(r.v.UsageData.Size))
 }
 
 func newVolumeRmCommand(c *berthCLI) *cobra.Command {

@@ -16,7 +16,7 @@ import (
 	"berth/internal/image"
 )
 
-func TestParseImageTime(t *testing.T) {
+func TestParseUntilForImages(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for in, want := range map[string]time.Time{
 		"1h":                   now.Add(-time.Hour),
@@ -24,12 +24,12 @@ func TestParseImageTime(t *testing.T) {
 		"1700000000.5":         time.Unix(1700000000, 5e8),
 		"2025-01-02T03:04:05Z": time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 	} {
-		got, err := parseImageTime(in, now)
+		got, err := parseUntil(in, now)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("%s: %v %v, want %v", in, got, err, want)
 		}
 	}
-	if _, err := parseImageTime("yesterday", now); err == nil {
+	if _, err := parseUntil("yesterday", now); err == nil {
 		t.Error("nonsense parsed")
 	}
 }

@@ -124,6 +124,7 @@ func (s *System) Info(ctx context.Context) system.Info {
 		SecurityOptions:    []string{"name=seccomp,profile=builtin"},
 		Warnings:           []string{},
 		CDISpecDirs:        []string{},
+		RegistryConfig:     registryInfo(s.cfg),
 	}
 }
 

@@ -254,11 +254,12 @@ func (v *Volumes) Prune(ctx context.Context, f backend.Filters) (apivolume.Prune
 // prepare resolves a new container's mounts, creating the volumes they
 // name and taking container id's references on them. On error nothing is
 // left behind.
-func (v *Volumes) prepare(ctx context.Context, id string, cfg *apicontainer.Config, hc *apicontainer.HostConfig) (mps []mountPoint, err error) {
+func (v *Volumes) prepare(ctx context.Context, id string, cfg *apicontainer.Config, hc *apicontainer.HostConfig, from []mountPoint) (mps []mountPoint, err error) {
 	specs, err := parseMounts(cfg, hc)
 	if err != nil {
 		return nil, err
 	}
+	specs = mergeVolumesFrom(specs, from)
 	defer func() {
 		if err != nil {
 			v.drop(ctx, id, mps, true)

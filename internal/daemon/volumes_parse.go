@@ -16,11 +16,9 @@ import (
 // parseMounts turns a create request's Binds, Mounts, Tmpfs and Volumes
 // (the user's anonymous ones and the image's) into mount points, with
 // Docker's validation and wording. Volume mount points of anonymous volumes
-// have an empty Name until prepare creates them.
+// have an empty Name until prepare creates them. VolumesFrom is resolved by
+// the caller (volumesFrom), which knows the other containers.
 func parseMounts(cfg *apicontainer.Config, hc *apicontainer.HostConfig) ([]mountPoint, error) {
-	if len(hc.VolumesFrom) > 0 {
-		return nil, errdefs.NotImplemented(fmt.Errorf("--volumes-from is not supported yet"))
-	}
 	var out []mountPoint
 	seen := map[string]bool{}
 	claim := func(dst string) error {

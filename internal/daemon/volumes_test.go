@@ -116,7 +116,7 @@ func TestVolumesListAndPrune(t *testing.T) {
 		}
 	}
 	mps, err := v.prepare(ctx, "c1", &apicontainer.Config{Volumes: map[string]struct{}{"/anon": {}}},
-		&apicontainer.HostConfig{Binds: []string{"used:/u"}})
+		&apicontainer.HostConfig{Binds: []string{"used:/u"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +162,28 @@ func TestVolumesListAndPrune(t *testing.T) {
 	rep, _ = v.Prune(ctx, backend.Filters{"all": {"true": true}, "label!": {"team": true}})
 	if !reflect.DeepEqual(rep.VolumesDeleted, []string{"used"}) {
 		t.Fatalf("prune all label! %+v", rep)
+	}
+}
+
+func TestMergeVolumesFrom(t *testing.T) {
+	own := []mountPoint{
+		{Type: mount.TypeBind, Source: "/host", Destination: "/b"},
+		{Type: mount.TypeVolume, Destination: "/img", Anonymous: true},
+		{Type: mount.TypeVolume, Destination: "/other", Anonymous: true},
+	}
+	from := []mountPoint{
+		{Type: mount.TypeVolume, Name: "v1", Destination: "/img"},
+		{Type: mount.TypeVolume, Name: "v2", Destination: "/b"},
+		{Type: mount.TypeVolume, Name: "v3", Destination: "/new"},
+		{Type: mount.TypeVolume, Name: "v4", Destination: "/new"},
+	}
+	got := mergeVolumesFrom(own, from)
+	var desc []string
+	for _, mp := range got {
+		desc = append(desc, mp.Destination+"="+mp.Name+mp.Source)
+	}
+	want := "/img=v1 /new=v3 /b=/host /other="
+	if strings.Join(desc, " ") != want {
+		t.Fatalf("got %q, want %q", strings.Join(desc, " "), want)
 	}
 }

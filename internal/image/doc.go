@@ -11,6 +11,8 @@
 //	layers/sha256/<chain>.json   a finished layer: diff ID, parent, driver id, size
 //	repositories.json            reference -> image ID
 //	mounts/<container>.json      a container's read-write layer
+//	blobs/sha256/<hex>           each layer's exact bytes (blobs.go)
+//	blobs/diffid/<diff>.json     diff ID -> kept blob, for push and save
 //	tarsplit/<chain>.gz          a layer tar's framing (archive.SplitRecorder),
 //	                             so LayerTar gives the tar back byte for byte
 //	tmp/                         scratch space (archives being loaded)

@@ -50,8 +50,15 @@ func (s *Store) RegisterLayer(ctx context.Context, parent digest.Digest, r io.Re
 	if err := s.driver.Create(ctx, cacheID, parentCache); err != nil {
 		return Layer{}, nil, err
 	}
+	// The exact bytes are kept beside the layer (blobs.go) for push and save.
+	tee, err := s.newBlobKeeper(r)
+	if err != nil {
+		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
+		return Layer{}, nil, err
+	}
+	defer tee.abort()
 	// The diff ID is the digest of the uncompressed tar as stored.
-	dr, err := archive.DecompressStream(r)
+	dr, err := archive.DecompressStream(tee)
 	if err != nil {
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, err
@@ -60,12 +67,17 @@ func (s *Store) RegisterLayer(ctx context.Context, parent digest.Digest, r io.Re
 	split := s.newSplit() // the tar's framing, to give the tar back byte for byte
 	size, err := s.driver.ApplyDiff(ctx, cacheID, io.TeeReader(dr, io.MultiWriter(h, split)))
 	dr.Close()
+	if err == nil {
+		// A verifying reader reports a bad digest only at its end.
+		_, err = io.Copy(io.Discard, tee)
+	}
 	if err != nil {
 		split.discard()
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, fmt.Errorf("image: applying layer: %w", err)
 	}
 	diffID := digest.NewDigest(digest.SHA256, h)
+	defer func() { _ = tee.commit(diffID) }()
 	rec := &layerRec{ChainID: chainID(parent, diffID), DiffID: diffID, Parent: parent, CacheID: cacheID, Size: size}
 
 	s.mu.Lock()
@@ -285,6 +297,9 @@ func (s *Store) Delete(ctx context.Context, id digest.Digest) ([]digest.Digest, 
 		os.Remove(s.splitPath(l.ChainID))
 		errs = append(errs, s.driver.Remove(ctx, l.CacheID))
 		deleted = append(deleted, l.ChainID)
+	}
+	if len(gone) > 0 {
+		s.gcBlobs(false)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return deleted, fmt.Errorf("image: deleting %s: %w", id, err)

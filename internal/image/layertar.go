@@ -185,17 +185,6 @@ func (s *Store) LayerChain(ctx context.Context, id digest.Digest) ([]Layer, erro
 	return out, nil
 }
 
-// RawConfig is the config JSON of image id exactly as stored.
-func (s *Store) RawConfig(ctx context.Context, id digest.Digest) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	img := s.images[id]
-	if img == nil {
-		return nil, errdefs.NotFoundf("No such image: %s", id)
-	}
-	return img.raw, nil
-}
-
 // LayerMetadata is the storage driver's description of the layer chain
 // (GraphDriver.Data in inspect), empty when the driver has none.
 func (s *Store) LayerMetadata(ctx context.Context, chain digest.Digest) map[string]string {

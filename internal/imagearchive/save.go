@@ -110,7 +110,7 @@ func resolveNames(ctx context.Context, st *image.Store, names []string) ([]*save
 		add(img, tagged)
 	}
 	for _, si := range out {
-		raw, err := st.RawConfig(ctx, si.id)
+		raw, _, err := st.RawConfig(ctx, si.id.String())
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/fs.sh — `cp` of a directory into and out of a running container,
+# berth and Docker side by side, in one run.
+#
+# Makes a directory of SIZE_MB megabytes (FILES files of equal size, plus a
+# hundred small ones), then for each engine on the same offline busybox
+# rootfs times, R times each after one warm-up:
+#   - cp DIR box:/in        (into a running container's writable layer)
+#   - cp box:/in OUTDIR     (back out)
+# checks the copy came back byte for byte, and prints the medians and the
+# ratios against Docker.
+#
+# Run by hand, as root, from anywhere in the repo:  bench/fs.sh
+# Knobs: SIZE_MB=200, FILES=50, R=5, SKIP_DOCKER=1.
+# Docker is Debian's docker.io started on its own roots in its own network
+# namespace, as in bench/run-latency.sh. Everything started is stopped and
+# removed at exit.
+set -uo pipefail
+
+SIZE_MB=${SIZE_MB:-200}
+FILES=${FILES:-50}
+R=${R:-5}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$PATH:/usr/local/go/bin"
+
+log() { printf '  %s\n' "$*" >&2; }
+die() { echo "fs: $*" >&2; exit 1; }
+now_ns() { date +%s%N; }
+median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} printf "%.1f", a[int((NR+1)/2)]}'; }
+
+[[ $(id -u) == 0 ]] || die "run as root"
+work=$(mktemp -d /tmp/bf-XXXXXX)
+tag=benchfs$$
+ns_docker=$tag-docker
+berth_pid= docker_pid=
+
+unmount_under() {
+	local i m
+	for i in 1 2 3 4 5; do
+		m=$(awk -v d="$1" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-)
+		[[ -z $m ]] && return 0
+		while read -r p; do umount -l "$p" 2>/dev/null; done <<<"$m"
+	done
+}
+
+cleanup() {
+	set +e
+	echo "cleaning up..." >&2
+	if [[ -n $berth_pid ]]; then
+		"$work/berth" rm -f box >/dev/null 2>&1
+		kill -TERM "$berth_pid" 2>/dev/null
+		for _ in $(seq 1 100); do kill -0 "$berth_pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	if [[ -n $docker_pid ]]; then
+		docker_cli rm -f box >/dev/null 2>&1
+		kill -TERM "$docker_pid" 2>/dev/null
+		for _ in $(seq 1 150); do kill -0 "$docker_pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	ip netns del "$ns_docker" 2>/dev/null
+	unmount_under "$work"
+	if awk -v d="$work" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
+		echo "not removing $work: mounts remain" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+DOCKER=(env DOCKER_CONFIG="$work/docker-config" DOCKER_CLI_HINTS=false docker -H "unix://$work/d-run/docker.sock")
+docker_cli() { timeout 600 "${DOCKER[@]}" "$@"; }
+
+echo "building berth, the busybox rootfs and a ${SIZE_MB} MB directory..." >&2
+tags=()
+pkg-config --exists libseccomp 2>/dev/null && tags=(-tags seccomp)
+(cd "$repo" && go build "${tags[@]}" -o "$work/berth" ./cmd/berth) || die "go build failed"
+bash "$repo/scripts/busybox-rootfs.sh" "$work/busybox.tar" || die "busybox rootfs failed"
+src=$work/src/data
+mkdir -p "$src/small"
+per=$((SIZE_MB * 1024 / FILES)) # KiB per file
+for ((i = 0; i < FILES; i++)); do
+	head -c "$((per * 1024))" /dev/urandom >"$src/f$i"
+done
+for ((i = 0; i < 100; i++)); do head -c 4096 /dev/urandom >"$src/small/s$i"; done
+sum_src=$(cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+
+declare -A T
+
+# bench_engine NAME CLI...: the container "box" runs; time cp in and out.
+bench_engine() {
+	local e=$1; shift
+	"$@" run -d --name box busybox sleep 100000 >/dev/null || { log "$e: run failed"; return 1; }
+	local i t0 t1 out
+	: >"$work/$e.in"; : >"$work/$e.out"
+	for ((i = 0; i <= R; i++)); do
+		"$@" exec box rm -rf /in >/dev/null 2>&1
+		t0=$(now_ns)
+		"$@" cp "$src" box:/in >/dev/null || { log "$e: cp in failed"; return 1; }
+		t1=$(now_ns)
+		((i > 0)) && echo "$(((t1 - t0) / 1000000))" >>"$work/$e.in"
+		out=$work/$e-out-$i
+		t0=$(now_ns)
+		"$@" cp box:/in "$out" >/dev/null || { log "$e: cp out failed"; return 1; }
+		t1=$(now_ns)
+		((i > 0)) && echo "$(((t1 - t0) / 1000000))" >>"$work/$e.out"
+		local got
+		got=$(cd "$out" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+		[[ $got == "$sum_src" ]] || { log "$e: the copy out differs from the source"; return 1; }
+		rm -rf "$out"
+	done
+	T[$e.in]=$(median "$work/$e.in")
+	T[$e.out]=$(median "$work/$e.out")
+	"$@" rm -f box >/dev/null 2>&1
+}
+
+echo "berth..." >&2
+export BERTH_HOST=unix://$work/b-run/berth.sock
+"$work/berth" daemon --data-root "$work/b-data" --exec-root "$work/b-run" -H "$BERTH_HOST" \
+	--cgroup-parent "$tag-berth" >"$work/berth.log" 2>&1 &
+berth_pid=$!
+for _ in $(seq 1 100); do "$work/berth" version >/dev/null 2>&1 && break; sleep 0.1; done
+"$work/berth" import "$work/busybox.tar" busybox >/dev/null || die "berth import failed: $(tail -2 "$work/berth.log")"
+bench_engine berth "$work/berth"
+
+if [[ ${SKIP_DOCKER:-} != 1 ]] && command -v dockerd >/dev/null && command -v docker >/dev/null; then
+	echo "docker..." >&2
+	mkdir -p "$work/d-run" "$work/d-data" "$work/docker-config"
+	ip netns add "$ns_docker" && nsenter --net="/run/netns/$ns_docker" ip link set lo up
+	nsenter --net="/run/netns/$ns_docker" dockerd --data-root "$work/d-data" --exec-root "$work/d-run" \
+		-H "unix://$work/d-run/docker.sock" --pidfile "$work/d-run/docker.pid" \
+		--cgroup-parent "/$tag-docker" --userland-proxy=false --bridge none >"$work/dockerd.log" 2>&1 &
+	docker_pid=$!
+	for _ in $(seq 1 200); do docker_cli version >/dev/null 2>&1 && break; sleep 0.1; done
+	if docker_cli import "$work/busybox.tar" busybox >/dev/null; then
+		bench_engine docker "${DOCKER[@]}"
+	else
+		log "dockerd did not start: $(tail -2 "$work/dockerd.log")"
+	fi
+else
+	log "docker skipped (SKIP_DOCKER=1 or dockerd missing)"
+fi
+
+ratio() { [[ -n ${T[docker.$1]:-} && ${T[docker.$1]} != 0 ]] && awk -v a="${T[berth.$1]:-0}" -v b="${T[docker.$1]}" 'BEGIN {printf "%.2fx", a/b}' || echo "-"; }
+printf '\n%s MB in %s files + 100 small, median of %s runs\n' "$SIZE_MB" "$FILES" "$R"
+printf '| metric | berth | Docker | berth / Docker |\n|---|---|---|---|\n'
+printf '| cp dir into a running container | %s ms | %s ms | %s |\n' "${T[berth.in]:--}" "${T[docker.in]:--}" "$(ratio in)"
+printf '| cp dir out of a running container | %s ms | %s ms | %s |\n' "${T[berth.out]:--}" "${T[docker.out]:--}" "$(ratio out)"
