@@ -36,7 +36,7 @@ func (s *Images) History(ctx context.Context, ref string) ([]apiimage.HistoryRes
 	id := img.ID
 	for i := range out {
 		out[i].ID = id.String()
-		out[i].Tags = s.tagsOf(id)
+		out[i].Tags = s.tagsOf(ctx, id)
 		cur, err := s.store.Get(ctx, id.String())
 		if err != nil || cur.Parent == "" {
 			break
@@ -49,8 +49,8 @@ func (s *Images) History(ctx context.Context, ref string) ([]apiimage.HistoryRes
 	return out, nil
 }
 
-func (s *Images) tagsOf(id digest.Digest) []string {
-	img, err := s.store.Get(context.Background(), id.String())
+func (s *Images) tagsOf(ctx context.Context, id digest.Digest) []string {
+	img, err := s.store.Get(ctx, id.String())
 	if err != nil {
 		return nil
 	}
