@@ -35,7 +35,7 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
 		newBuildCommand(c),
 	)
-	cmd.AddCommand(imageArchiveSubcommands(c)...)
+	addImageArchiveSubcommands(cmd, c)
 	return cmd
 }
 
