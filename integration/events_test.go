@@ -87,6 +87,12 @@ func TestEventFilters(t *testing.T) {
 					t.Fatalf("default format %q", plain)
 				}
 			})
+			t.Run("relative since", func(t *testing.T) {
+				out := must(t, c, "events", "--since", "10m", "--until", until, "-f", "container="+a, "-f", "event=create", "--format", "{{.Actor.Attributes.name}}")
+				if out != a {
+					t.Fatalf("--since 10m: %q", out)
+				}
+			})
 			t.Run("until excludes later events", func(t *testing.T) {
 				if got := events(t, "-f", "container="+late); len(got) != 0 {
 					t.Fatalf("events after --until: %q", got)
@@ -129,6 +135,38 @@ func TestTopPsOptions(t *testing.T) {
 			_, stderr, code := c.run(t, "top", name, "--no-such-ps-option")
 			if code == 0 || !strings.Contains(stderr, "Error response from daemon: ps: error: unknown gnu long option") {
 				t.Fatalf("bad ps option: exit %d: %s", code, stderr)
+			}
+		})
+	}
+}
+
+// TestStatsFormats: --format table with custom columns, and json with
+// Docker's keys, through both CLIs.
+func TestStatsFormats(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "statsfmt")
+			must(t, c, "run", "-d", "--name", name, "busybox", "sleep", "100")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			out := must(t, c, "stats", "--no-stream", "--format", "table {{.Name}}\t{{.PIDs}}", name)
+			lines := strings.Split(out, "\n")
+			if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME PIDS" || strings.Join(strings.Fields(lines[1]), " ") != name+" 1" {
+				t.Fatalf("table format:\n%s", out)
+			}
+			var m map[string]string
+			if err := json.Unmarshal([]byte(must(t, c, "stats", "--no-stream", "--format", "json", name)), &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("json lacks %s: %v", k, m)
+				}
+			}
+			if len(m) != 9 || m["Name"] != name || m["Container"] != name {
+				t.Errorf("json %v", m)
 			}
 		})
 	}

@@ -157,6 +157,19 @@ func TestLoadBadArchives(t *testing.T) {
 				}
 			})
 		}
+		// import of a truncated or corrupt layer fails the same way.
+		big := mkLayer(t, tarEnt{name: "a", body: strings.Repeat("a", 8192)}, tarEnt{name: "b", body: "b"})
+		for name, layer := range map[string][]byte{"truncated": big[:3000], "garbage": []byte(strings.Repeat("junk", 300))} {
+			t.Run(c.name+"/import "+name, func(t *testing.T) {
+				p := writeTemp(t, "bad.tar", layer)
+				if _, stderr, code := c.run(t, "import", p, "badimport:1"); code == 0 || stderr == "" {
+					t.Fatalf("import of a %s layer: exit %d", name, code)
+				}
+				if after := storeState(t, d); after != before {
+					t.Fatalf("a failed import stored something:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+			})
+		}
 	}
 }
 

@@ -98,6 +98,17 @@ func TestSkopeoInterop(t *testing.T) {
 	skopArchive := filepath.Join(tmp, "skopeo.tar")
 	skopeo(t, "copy", "oci:"+ociDir+":docker.io/library/skop-oci:1", "docker-archive:"+skopArchive+":skop-arc:1")
 
+	// docker-archive to docker-archive keeps the config: same image ID.
+	direct := filepath.Join(tmp, "direct.tar")
+	skopeo(t, "copy", "docker-archive:"+saved, "docker-archive:"+direct+":skop-direct:1")
+	if _, stderr, code := d.Berth(t, "load", "-i", direct); code != 0 {
+		t.Fatal(stderr)
+	}
+	if got, _, _ := d.Berth(t, "image", "inspect", "-f", "{{.Id}}", "skop-direct:1"); strings.TrimSpace(got) != id {
+		t.Fatalf("skopeo docker-archive copy: ID %s, want %s", got, id)
+	}
+	d.Berth(t, "rmi", "skop-direct:1")
+
 	for _, c := range clis(t, d) {
 		t.Run(c.name, func(t *testing.T) {
 			must(t, c, "rmi", "skop:1")

@@ -2,11 +2,19 @@ package integration
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"berth/internal/testutil"
+
+	"github.com/moby/moby/client"
 )
 
 // deletionImage is busybox plus a layer of files plus a layer that deletes
@@ -167,6 +175,142 @@ func TestHistory(t *testing.T) {
 			}
 			if _, stderr, code := c.run(t, "history", "nosuch:1"); code == 0 || !strings.Contains(stderr, "No such image: nosuch:1") {
 				t.Fatalf("history of a missing image: %d %q", code, stderr)
+			}
+		})
+	}
+}
+
+// TestLoadStdinAndSaveRepo: load reads stdin; save of a bare repository
+// name saves every tag of it.
+func TestLoadStdinAndSaveRepo(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	arc := string(mkLegacyArchive(t, []testImage{deletionImage(t, "stdin:1")}, nil))
+	inputs := map[string]func(stdin string, args ...string) (string, string, int){
+		"berth": func(in string, a ...string) (string, string, int) { return d.BerthInput(t, in, a...) },
+	}
+	for _, c := range clis(t, d) {
+		if c.name == "docker" {
+			inputs["docker"] = func(in string, a ...string) (string, string, int) { return d.DockerInput(t, in, a...) }
+		}
+	}
+	for name, run := range inputs {
+		t.Run(name, func(t *testing.T) {
+			stdout, stderr, code := run(arc, "load")
+			if code != 0 || strings.TrimSpace(stdout) != "Loaded image: stdin:1" {
+				t.Fatalf("load from stdin: exit %d %q %q", code, stdout, stderr)
+			}
+			c := cliFor(t, d, name)
+			must(t, c, "tag", "stdin:1", "stdin:2")
+			out := t.TempDir() + "/repo.tar"
+			must(t, c, "save", "-o", out, "stdin")
+			files, _ := readArchive(t, out)
+			var manifest []struct{ RepoTags []string }
+			json.Unmarshal(files["manifest.json"], &manifest)
+			if len(manifest) != 1 || strings.Join(manifest[0].RepoTags, ",") != "stdin:1,stdin:2" {
+				t.Fatalf("save of a repository: %s", files["manifest.json"])
+			}
+			if _, stderr, code := c.run(t, "save", "-o", out, "nosuch:1"); code == 0 || !strings.Contains(stderr, "No such image: nosuch:1") {
+				t.Fatalf("save of a missing image: exit %d %q", code, stderr)
+			}
+			must(t, c, "rmi", "stdin:1", "stdin:2")
+			// docker save | gzip > x.tar.gz; docker load -i x.tar.gz
+			var gz bytes.Buffer
+			zw := gzip.NewWriter(&gz)
+			zw.Write([]byte(arc))
+			zw.Close()
+			if got := must(t, c, "load", "-i", writeTemp(t, "a.tar.gz", gz.Bytes())); got != "Loaded image: stdin:1" {
+				t.Fatalf("load of a gzip'd archive printed %q", got)
+			}
+			must(t, c, "rmi", "stdin:1")
+		})
+	}
+}
+
+// TestLoadProgress: without quiet (a terminal), load streams Docker's
+// "Loading layer" progress before the result.
+func TestLoadProgress(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	arc := mkLegacyArchive(t, []testImage{deletionImage(t, "prog:1")}, nil)
+	res, err := d.Client(t).ImageLoad(context.Background(), bytes.NewReader(arc), client.ImageLoadWithQuiet(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	body, _ := io.ReadAll(res)
+	if !strings.Contains(string(body), `"status":"Loading layer","progressDetail":{"current":`) ||
+		!strings.HasSuffix(strings.TrimSpace(string(body)), `{"stream":"Loaded image: prog:1\n"}`) {
+		t.Fatalf("load stream:\n%s", body)
+	}
+}
+
+// TestLoadPre110Layout loads the layout Docker before 1.10 wrote: no
+// manifest.json, a repositories file and <id>/json + <id>/layer.tar per
+// layer linked by parent IDs.
+func TestLoadPre110Layout(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	put := func(name string, b []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b))})
+		tw.Write(b)
+	}
+	base, top := strings.Repeat("1", 64), strings.Repeat("2", 64)
+	put(base+"/json", []byte(`{"id":"`+base+`","created":"2015-01-01T00:00:00Z","os":"linux","container_config":{"Cmd":["/bin/sh","-c","#(nop) ADD file:rootfs in /"]},"config":{"Cmd":["sh"]}}`))
+	put(base+"/layer.tar", busyboxLayer(t))
+	put(top+"/json", []byte(`{"id":"`+top+`","parent":"`+base+`","created":"2015-01-02T00:00:00Z","os":"linux","author":"me","container_config":{"Cmd":["/bin/sh","-c","echo v1 > /v1"]},"config":{"Cmd":["cat","/v1"]}}`))
+	put(top+"/layer.tar", mkLayer(t, tarEnt{name: "v1", body: "from v1\n"}))
+	put("repositories", []byte(`{"old/v1img":{"1":"`+top+`"}}`))
+	tw.Close()
+	arc := writeTemp(t, "v1.tar", buf.Bytes())
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			if got := must(t, c, "load", "-i", arc); got != "Loaded image: old/v1img:1" {
+				t.Fatalf("load printed %q", got)
+			}
+			if got := must(t, c, "run", "--rm", "old/v1img:1"); got != "from v1" {
+				t.Fatalf("run: %q", got)
+			}
+			h := must(t, c, "history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}", "old/v1img:1")
+			if h != "/bin/sh -c echo v1 > /v1|\n/bin/sh -c #(nop) ADD file:rootfs in /|" {
+				t.Fatalf("history %q", h)
+			}
+			if got := must(t, c, "image", "inspect", "-f", "{{.Author}} {{len .RootFS.Layers}}", "old/v1img:1"); got != "me 2" {
+				t.Fatalf("inspect %q", got)
+			}
+			must(t, c, "rmi", "old/v1img:1")
+		})
+	}
+}
+
+// TestSaveWithoutSplit: a layer whose tar split is gone (stored by an
+// older berth) cannot be given back byte for byte; save says so instead of
+// writing an archive whose layers do not match the image.
+func TestSaveWithoutSplit(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	src := writeTemp(t, "src.tar", mkLegacyArchive(t, []testImage{deletionImage(t, "nosplit:1")}, nil))
+	if _, stderr, code := d.Berth(t, "load", "-i", src); code != 0 {
+		t.Fatal(stderr)
+	}
+	splits, _ := filepath.Glob(filepath.Join(d.DataRoot, "image/tarsplit/*.gz"))
+	if len(splits) != 3 {
+		t.Fatalf("want a split per layer, have %v", splits)
+	}
+	for _, p := range splits {
+		os.Remove(p)
+	}
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir() + "/x.tar"
+			_, stderr, code := c.run(t, "save", "-o", out, "nosplit:1")
+			if code == 0 || !strings.Contains(stderr, "cannot be reproduced byte for byte") {
+				t.Fatalf("save without splits: exit %d %q", code, stderr)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatal("a failed save left its output file")
 			}
 		})
 	}

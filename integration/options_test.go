@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,15 @@ func hostStatus(t *testing.T, field string) string {
 	}
 	t.Fatalf("no %s in /proc/self/status", field)
 	return ""
+}
+
+// cg picks the shell command for the host's cgroup version (the container
+// sees its own cgroup at /sys/fs/cgroup either way); "" skips the case.
+func cg(v1, v2 string) string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return v2
+	}
+	return v1
 }
 
 func hostNS(t *testing.T, kind string) string {
@@ -70,15 +81,16 @@ func TestContainerOptions(t *testing.T) {
 		{"no-new-privileges=true", []string{"--security-opt", "no-new-privileges=true", "busybox", "sh", "-c", "grep NoNewPrivs /proc/self/status"}, "NoNewPrivs:\t1"},
 		{"read-only", []string{"--read-only", "busybox", "sh", "-c", "touch /x 2>/dev/null || echo denied; touch /dev/shm/y && echo shm"}, "denied\nshm"},
 		{"device", []string{"--device", "/dev/fuse:/dev/myfuse", "busybox", "sh", "-c", "test -c /dev/myfuse && exec 3<>/dev/myfuse && echo opened"}, "opened"},
+		{"privileged with a device", []string{"--privileged", "--device", "/dev/fuse:/dev/fuse:r", "busybox", "sh", "-c", "test -c /dev/fuse && test -c /dev/kmsg && echo ok"}, "ok"},
 		{"no device", []string{"busybox", "sh", "-c", "test -e /dev/fuse || echo absent"}, "absent"},
 		{"device read-only perms", []string{"--device", "/dev/fuse:/dev/fuse:r", "busybox", "sh", "-c", "(exec 3<>/dev/fuse) 2>/dev/null || echo denied"}, "denied"},
 		{"group-add", []string{"--group-add", "1234", "--group-add", "staff", "-u", "nobody", "busybox", "id", "-G"}, "65534 50 1234"},
 		{"oom-score-adj", []string{"--oom-score-adj", "500", "busybox", "cat", "/proc/self/oom_score_adj"}, "500"},
-		{"oom-kill-disable", []string{"-m", "32m", "--oom-kill-disable", "busybox", "sh", "-c", "grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control"}, "oom_kill_disable 1"},
-		{"cpuset-cpus", []string{"--cpuset-cpus", "0", "busybox", "sh", "-c", "cat /sys/fs/cgroup/cpuset/cpuset.cpus; grep Cpus_allowed_list /proc/self/status"}, "0\nCpus_allowed_list:\t0"},
-		{"memory-swap", []string{"-m", "32m", "--memory-swap", "64m", "busybox", "cat", "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"}, "67108864"},
-		{"memory-swap unlimited", []string{"-m", "32m", "--memory-swap", "-1", "busybox", "cat", "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"}, "9223372036854771712"},
-		{"memory-reservation", []string{"--memory-reservation", "20m", "busybox", "cat", "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes"}, "20971520"},
+		{"oom-kill-disable", []string{"-m", "32m", "--oom-kill-disable", "busybox", "sh", "-c", cg("grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control", "")}, "oom_kill_disable 1"},
+		{"cpuset-cpus", []string{"--cpuset-cpus", "0", "busybox", "sh", "-c", cg("cat /sys/fs/cgroup/cpuset/cpuset.cpus", "cat /sys/fs/cgroup/cpuset.cpus") + "; grep Cpus_allowed_list /proc/self/status"}, "0\nCpus_allowed_list:\t0"},
+		{"memory-swap", []string{"-m", "32m", "--memory-swap", "64m", "busybox", "sh", "-c", cg("cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", "echo $(($(cat /sys/fs/cgroup/memory.swap.max) + $(cat /sys/fs/cgroup/memory.max)))")}, "67108864"},
+		{"memory-swap unlimited", []string{"-m", "32m", "--memory-swap", "-1", "busybox", "sh", "-c", cg("cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", "sed s/max/9223372036854771712/ /sys/fs/cgroup/memory.swap.max")}, "9223372036854771712"},
+		{"memory-reservation", []string{"--memory-reservation", "20m", "busybox", "sh", "-c", cg("cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes", "cat /sys/fs/cgroup/memory.low")}, "20971520"},
 		{"pid host", []string{"--pid", "host", "busybox", "cat", "/proc/1/comm"}, strings.TrimSpace(string(initComm))},
 		{"ipc host", []string{"--ipc", "host", "busybox", "readlink", "/proc/self/ns/ipc"}, hostNS(t, "ipc")},
 		{"ipc none", []string{"--ipc", "none", "busybox", "sh", "-c", "grep -c ' /dev/shm ' /proc/self/mountinfo; true"}, "0"},
@@ -92,6 +104,9 @@ func TestContainerOptions(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
+					if slices.Contains(tt.args, "") {
+						t.Skip("not on this cgroup version")
+					}
 					got := must(t, c, append([]string{"run", "--rm", "--network", "none"}, tt.args...)...)
 					if got != tt.want {
 						t.Fatalf("got %q, want %q", got, tt.want)
@@ -194,7 +209,7 @@ func TestJoinNamespaces(t *testing.T) {
 				{[]string{"--ulimit", "nofile=20:10"}, "ulimit soft limit must be less than or equal to hard limit"},
 				{[]string{"--cap-add", "bogus"}, `unknown capability: "CAP_BOGUS"`},
 				{[]string{"--oom-score-adj", "2000"}, "Invalid value 2000, range for oom score adj is [-1000, 1000]"},
-				{[]string{"--cpuset-cpus", "7"}, "Requested CPUs are not available - requested 7"},
+				{[]string{"--cpuset-cpus", "700"}, "Requested CPUs are not available - requested 700, available: 0-"},
 				{[]string{"--device", "/dev/nosuchdev"}, `error gathering device information while adding custom device "/dev/nosuchdev"`},
 			}
 			for _, tt := range bad {
@@ -209,10 +224,36 @@ func TestJoinNamespaces(t *testing.T) {
 				}
 				d.Berth(t, "rm", "-f", name)
 			}
+			name := testutil.UniqueName(t, "warn")
+			_, stderr, code := c.run(t, "create", "--name", name, "--oom-kill-disable", "busybox", "true")
+			d.Berth(t, "rm", "-f", name)
+			if code != 0 || !strings.Contains(stderr, "WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.") {
+				t.Errorf("oom-kill-disable without -m: exit %d, stderr %q", code, stderr)
+			}
 		})
 	}
+	t.Run("no process outlives its container", func(t *testing.T) {
+		// Without a PID namespace of its own, the kernel does not kill the
+		// rest when PID 1 exits: the runtime must.
+		for i, mode := range []string{"host", "container:" + donor} {
+			secs := 7654321 + i
+			must(t, c0, "run", "--rm", "--pid", mode, "busybox", "sh", "-c", fmt.Sprintf("sleep %d & echo started", secs))
+			waitFor(t, 5*time.Second, func() bool { return waitForProcGone(fmt.Sprintf("sleep\x00%d\x00", secs)) })
+		}
+	})
 	d.Berth(t, "rm", "-f", donor, priv, stopped)
 	assertNoLeftovers(t, d)
+}
+
+// waitForProcGone reports whether no process has this exact cmdline.
+func waitForProcGone(cmdline string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == cmdline {
+			return false
+		}
+	}
+	return true
 }
 
 // TestExecKeepsOptions: an exec gets the container's extra groups,
@@ -254,6 +295,35 @@ func TestDaemonInitSettings(t *testing.T) {
 			}
 			if got := must(t, c, "run", "--rm", "--init=false", "busybox", "sh", "-c", "echo $$; cat /proc/1/comm; true"); got != "1\nsh" {
 				t.Fatalf("--init=false: %q", got)
+			}
+		})
+	}
+}
+
+// TestUpdateCpuset: update --cpuset-cpus moves a running container's
+// processes, and a bad value changes nothing.
+func TestUpdateCpuset(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if goruntime.NumCPU() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "cpuset")
+			must(t, c, "run", "-d", "--name", name, "--cpuset-cpus", "0", "busybox", "sleep", "100")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			must(t, c, "update", "--cpuset-cpus", "1", name)
+			if got := must(t, c, "exec", name, "grep", "Cpus_allowed_list", "/proc/1/status"); got != "Cpus_allowed_list:\t1" {
+				t.Fatalf("after update: %q", got)
+			}
+			_, stderr, code := c.run(t, "update", "--cpuset-cpus", "x", name)
+			if code != 1 || !strings.Contains(stderr, "Invalid value x for cpuset cpus") {
+				t.Fatalf("bad cpuset: exit %d: %s", code, stderr)
+			}
+			if got := must(t, c, "inspect", "-f", "{{.HostConfig.CpusetCpus}}", name); got != "1" {
+				t.Fatalf("inspect: %q", got)
 			}
 		})
 	}

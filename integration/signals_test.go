@@ -120,23 +120,48 @@ func TestStopSignalAndKill(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "Invalid signal: NOPE") {
 			t.Fatalf("kill NOPE: %v", err)
 		}
-		if code := rawStatus(t, d, "POST", "/containers/"+name+"/kill?signal=NOPE"); code != http.StatusBadRequest {
-			t.Fatalf("status %d, want 400", code)
+		stopped := testutil.UniqueName(t, "stoppedapi")
+		must(t, clis(t, d)[0], "create", "--name", stopped, "busybox", "true")
+		t.Cleanup(func() { d.Berth(t, "rm", "-f", stopped) })
+		for _, tt := range []struct {
+			method, path, body string
+			want               int
+		}{
+			{"POST", "/containers/" + name + "/kill?signal=NOPE", "", http.StatusBadRequest},
+			{"POST", "/containers/" + name + "/kill?signal=99", "", http.StatusBadRequest},
+			{"POST", "/containers/" + name + "/unpause", "", http.StatusConflict},
+			{"POST", "/containers/" + name + "/pause", "", http.StatusNoContent},
+			{"POST", "/containers/" + name + "/pause", "", http.StatusConflict},
+			{"POST", "/containers/" + name + "/unpause", "", http.StatusNoContent},
+			{"POST", "/containers/" + stopped + "/exec", `{"Cmd":["true"]}`, http.StatusConflict},
+			{"POST", "/containers/" + stopped + "/kill", "", http.StatusConflict},
+			{"POST", "/containers/" + stopped + "/pause", "", http.StatusConflict},
+		} {
+			if code := rawStatus(t, d, tt.method, tt.path, tt.body); code != tt.want {
+				t.Errorf("%s %s: status %d, want %d", tt.method, tt.path, code, tt.want)
+			}
+		}
+		// The failed calls left it running and not frozen.
+		if got := must(t, clis(t, d)[0], "inspect", "-f", "{{.State.Status}}", name); got != "running" {
+			t.Fatalf("status %s after failed calls", got)
 		}
 	})
 }
 
 // rawStatus sends a bodiless request to the daemon's socket and returns the
 // HTTP status.
-func rawStatus(t *testing.T, d *testutil.Daemon, method, path string) int {
+func rawStatus(t *testing.T, d *testutil.Daemon, method, path, body string) int {
 	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var dl net.Dialer
 		return dl.DialContext(ctx, "unix", d.Socket)
 	}}}
-	req, err := http.NewRequest(method, "http://berth"+path, nil)
+	req, err := http.NewRequest(method, "http://berth"+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -26,7 +26,9 @@ type ContainerBackend interface {
 	List(ctx context.Context, opts backend.ContainerListOptions) ([]apicontainer.Summary, error)
 	Inspect(ctx context.Context, ref string, size bool) (*apicontainer.InspectResponse, error)
 	Logs(ctx context.Context, ref string, opts backend.LogsOptions, ready func(tty bool) error, emit backend.Emit) error
-	Attach(ctx context.Context, ref string, opts backend.AttachOptions, ready func(tty bool) error, emit backend.Emit) error
+	// Attach calls ready once the request is valid; ready takes over the
+	// connection and returns the client's streams.
+	Attach(ctx context.Context, ref string, opts backend.AttachOptions, ready func(tty bool) (backend.AttachStreams, error)) error
 	Rename(ctx context.Context, ref, newName string) error
 }
 

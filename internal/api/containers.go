@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -236,43 +235,6 @@ func (s *Server) getContainerLogs(w http.ResponseWriter, r *http.Request) error 
 	if err != nil && fw == nil {
 		return err
 	}
-	return nil
-}
-
-func (s *Server) postContainerAttach(w http.ResponseWriter, r *http.Request) error {
-	opts := backend.AttachOptions{Stdout: boolValue(r, "stdout"), Stderr: boolValue(r, "stderr"),
-		Stream: boolValue(r, "stream"), Logs: boolValue(r, "logs")}
-	var conn *hijacked
-	var fw *frameWriter
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	ready := func(tty bool) error {
-		var err error
-		conn, err = hijack(w, r, streamContentType(tty))
-		if err != nil {
-			return err
-		}
-		fw = &frameWriter{w: conn.buf, raw: tty, flush: conn.buf.Flush}
-		// A hijacked request's context outlives the client; a reset
-		// connection is how we learn it left. EOF is only a half-close
-		// (no stdin), so it does not end the attach.
-		go func() {
-			_, err := io.Copy(io.Discard, conn.conn)
-			if err != nil {
-				cancel()
-			}
-		}()
-		return nil
-	}
-	err := s.b.Containers.Attach(ctx, r.PathValue("id"), opts, ready, func(stream string, line []byte, _ time.Time) error {
-		return fw.write(stream, line)
-	})
-	if conn == nil {
-		return err
-	}
-	conn.buf.Flush()
-	conn.closeWrite()
-	conn.conn.Close()
 	return nil
 }
 

@@ -2,13 +2,10 @@ package api
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 
 	apicontainer "github.com/moby/moby/api/types/container"
-
-	"berth/internal/errdefs"
 )
 
 // ExecBackend is what the exec routes need; like ObserveBackend it is
@@ -23,8 +20,6 @@ type ExecBackend interface {
 	ExecResize(ctx context.Context, execID string, height, width uint) error
 }
 
-var errExecTTY = errdefs.NotImplemented(errors.New("exec with a TTY (-t) is not implemented yet"))
-
 func (s *Server) execRoutes() {
 	b, ok := s.b.Containers.(ExecBackend)
 	if !ok {
@@ -34,9 +29,6 @@ func (s *Server) execRoutes() {
 		var req apicontainer.ExecCreateRequest
 		if err := decodeJSON(r, &req); err != nil {
 			return err
-		}
-		if req.Tty {
-			return errExecTTY
 		}
 		id, err := b.ExecCreate(r.Context(), r.PathValue("id"), req)
 		if err != nil {
@@ -57,18 +49,11 @@ func (s *Server) execRoutes() {
 		return nil
 	})
 	s.handle("POST /exec/{id}/resize", func(w http.ResponseWriter, r *http.Request) error {
-		h, err := intValue(r, "h", 0)
+		h, wd, err := terminalSize(r)
 		if err != nil {
 			return err
 		}
-		wd, err := intValue(r, "w", 0)
-		if err != nil {
-			return err
-		}
-		if h < 0 || wd < 0 {
-			return errdefs.InvalidParameterf("invalid terminal size %dx%d", h, wd)
-		}
-		if err := b.ExecResize(r.Context(), r.PathValue("id"), uint(h), uint(wd)); err != nil {
+		if err := b.ExecResize(r.Context(), r.PathValue("id"), h, wd); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusOK)
@@ -94,9 +79,6 @@ func postExecStart(b ExecBackend, w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Tty {
-		return errExecTTY
-	}
 	id := r.PathValue("id")
 	if req.Detach {
 		if err := b.ExecStart(r.Context(), id, true, nil, nil, nil, nil); err != nil {
@@ -106,10 +88,11 @@ func postExecStart(b ExecBackend, w http.ResponseWriter, r *http.Request) error 
 		return nil
 	}
 	var conn *hijacked
-	fw := &frameWriter{}
+	// The start request's Tty picks the framing, as in Docker.
+	fw := &frameWriter{raw: req.Tty}
 	ready := func() error {
 		var err error
-		conn, err = hijack(w, r, streamContentType(false))
+		conn, err = hijack(w, r, streamContentType(req.Tty))
 		if err != nil {
 			return err
 		}

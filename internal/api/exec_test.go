@@ -69,12 +69,11 @@ func TestExecRoutes(t *testing.T) {
 		{"create bad json", "POST", "/containers/abc/exec", `{"Cmd":`, 400, "invalid JSON"},
 		{"create empty body", "POST", "/containers/abc/exec", "", 400, "request body is empty"},
 		{"create no cmd", "POST", "/containers/abc/exec", `{}`, 400, "No exec command specified"},
-		{"create tty", "POST", "/containers/abc/exec", `{"Cmd":["sh"],"Tty":true}`, 501, "not implemented"},
+		{"create tty", "POST", "/containers/abc/exec", `{"Cmd":["sh"],"Tty":true}`, 201, `{"Id":"e1"}`},
 		{"create stopped", "POST", "/containers/off/exec", `{"Cmd":["true"]}`, 409, "container off is not running"},
 		{"create unknown", "POST", "/containers/zzz/exec", `{"Cmd":["true"]}`, 404, "No such container: zzz"},
 		{"start detached", "POST", "/exec/e1/start", `{"Detach":true}`, 200, ""},
 		{"start unknown", "POST", "/exec/nope/start", `{}`, 404, "No such exec instance: nope"},
-		{"start tty", "POST", "/exec/e1/start", `{"Tty":true}`, 501, "not implemented"},
 		{"start bad json", "POST", "/exec/e1/start", `[`, 400, "invalid JSON"},
 		{"inspect", "GET", "/exec/e1/json", "", 200, `"Running":true`},
 		{"inspect unknown", "GET", "/exec/nope/json", "", 404, "No such exec instance: nope"},
@@ -101,13 +100,25 @@ func TestExecRoutes(t *testing.T) {
 	}
 }
 
-// TestExecStartStream drives the hijacked start over a real connection.
+// TestExecStartStream drives the hijacked start over a real connection:
+// stdcopy frames without a tty, raw bytes with one.
 func TestExecStartStream(t *testing.T) {
+	for _, tt := range []struct {
+		body, contentType, want string
+	}{
+		{`{}`, "application/vnd.docker.multiplexed-stream", "\x01\x00\x00\x00\x00\x00\x00\x02hi"},
+		{`{"Tty":true}`, "application/vnd.docker.raw-stream", "hi"},
+	} {
+		t.Run(tt.body, func(t *testing.T) { execStartStream(t, tt.body, tt.contentType, tt.want) })
+	}
+}
+
+func execStartStream(t *testing.T, startBody, contentType, want string) {
 	s := New(Backends{Containers: &fakeExecs{}, Images: fakeImages{}, System: fakeSystem{}, Events: fakeEvents{}},
 		Versions{Max: "1.56", Min: "1.24", Server: "Berth/test (linux)"})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	req, err := http.NewRequest("POST", srv.URL+"/exec/e1/start", strings.NewReader(`{}`))
+	req, err := http.NewRequest("POST", srv.URL+"/exec/e1/start", strings.NewReader(startBody))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +132,11 @@ func TestExecStartStream(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.docker.multiplexed-stream" {
+	if ct := resp.Header.Get("Content-Type"); ct != contentType {
 		t.Fatalf("content type %q", ct)
 	}
 	body, _ := io.ReadAll(resp.Body.(io.Reader))
-	if want := "\x01\x00\x00\x00\x00\x00\x00\x02hi"; string(body) != want {
+	if string(body) != want {
 		t.Fatalf("got %q", body)
 	}
 }

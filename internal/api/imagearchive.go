@@ -16,7 +16,7 @@ import (
 // ImageArchiveBackend is what save, load and history need.
 type ImageArchiveBackend interface {
 	Save(ctx context.Context, names []string, w io.Writer) error
-	Load(ctx context.Context, r io.Reader, quiet bool, out func(line string)) error
+	Load(ctx context.Context, r io.Reader, quiet bool, out func(jsonstream.Message)) error
 	History(ctx context.Context, ref string) ([]apiimage.HistoryResponseItem, error)
 	// Parent is the parent image ID older API versions show in inspect.
 	Parent(ctx context.Context, ref string) (string, error)
@@ -94,8 +94,8 @@ func (s *Server) postImagesLoad(w http.ResponseWriter, r *http.Request) error {
 			f.Flush()
 		}
 	}
-	err = b.Load(r.Context(), r.Body, boolValue(r, "quiet"), func(line string) {
-		enc.Encode(jsonstream.Message{Stream: line})
+	err = b.Load(r.Context(), r.Body, boolValue(r, "quiet"), func(m jsonstream.Message) {
+		enc.Encode(m)
 		flush()
 	})
 	if err != nil {
@@ -106,18 +106,5 @@ func (s *Server) postImagesLoad(w http.ResponseWriter, r *http.Request) error {
 		}{jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, err.Error()})
 		flush()
 	}
-	return nil
-}
-
-func (s *Server) getImageHistory(w http.ResponseWriter, r *http.Request, name string) error {
-	b, err := s.imageArchive()
-	if err != nil {
-		return err
-	}
-	h, err := b.History(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, h)
 	return nil
 }

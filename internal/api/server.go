@@ -34,6 +34,7 @@ func New(b Backends, v Versions) *Server {
 	s.observeRoutes()
 	s.updateRoutes()
 	s.execRoutes()
+	s.attachRoutes()
 	s.imageRoutes()
 	s.imageArchiveRoutes()
 	s.volumeRoutes()

@@ -94,7 +94,7 @@ func (f *fakeContainers) Logs(_ context.Context, ref string, _ backend.LogsOptio
 	emit("stdout", []byte("hi\n"), time.Now())
 	return emit("stderr", []byte("oops\n"), time.Now())
 }
-func (f *fakeContainers) Attach(_ context.Context, ref string, _ backend.AttachOptions, ready func(bool) error, emit backend.Emit) error {
+func (f *fakeContainers) Attach(_ context.Context, ref string, _ backend.AttachOptions, ready func(bool) (backend.AttachStreams, error)) error {
 	return lookup(ref)
 }
 func (f *fakeContainers) Rename(_ context.Context, ref, name string) error { return lookup(ref) }

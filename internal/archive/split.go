@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
+	"path"
 
 	"berth/internal/errdefs"
 )
@@ -24,13 +27,14 @@ import (
 // The split is a gzip'd stream of JSON records, one per line:
 //
 //	{"h":"<base64 raw bytes>"}            framing bytes, copied as is
-//	{"f":"<entry name>","n":<size>}       n content bytes of regular file f
+//	{"f":"<entry name>","n":<size>,"c":<crc>}  n content bytes of regular file f (CRC-32C c)
 //	{"end":true,"size":<total>}           the last record: the tar's length
 
 type splitRecord struct {
 	Raw  []byte `json:"h,omitempty"`
 	File string `json:"f,omitempty"`
 	N    int64  `json:"n,omitempty"`
+	CRC  uint32 `json:"c,omitempty"`
 	End  bool   `json:"end,omitempty"`
 	Size int64  `json:"size,omitempty"`
 }
@@ -71,6 +75,7 @@ type capturingReader struct {
 	r       io.Reader
 	capture bool
 	buf     bytes.Buffer
+	crc     hash.Hash32 // of the content read while not capturing
 	total   int64
 }
 
@@ -78,6 +83,8 @@ func (c *capturingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if c.capture {
 		c.buf.Write(p[:n])
+	} else {
+		c.crc.Write(p[:n])
 	}
 	c.total += int64(n)
 	return n, err
@@ -86,7 +93,11 @@ func (c *capturingReader) Read(p []byte) (int, error) {
 func recordSplit(r io.Reader, w io.Writer) error {
 	zw := gzip.NewWriter(w)
 	enc := json.NewEncoder(zw)
-	cr := &capturingReader{r: r, capture: true}
+	cr := &capturingReader{r: r, capture: true, crc: crc32.New(castagnoli)}
+	// A file whose name comes again holds only the last content in the
+	// tree: the earlier one could not be read back, so such a tar is not
+	// split. (Other changes to the tree are caught by the CRC on reading.)
+	seen := map[string]bool{}
 	flush := func() error {
 		if cr.buf.Len() == 0 {
 			return nil
@@ -104,9 +115,14 @@ func recordSplit(r io.Reader, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("archive: split: %w", err)
 		}
+		clean := path.Clean("/" + hdr.Name)
+		if seen[clean] {
+			return fmt.Errorf("archive: split: %s appears twice", hdr.Name)
+		}
 		if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 {
 			continue // any data stays in the captured framing
 		}
+		seen[clean] = true
 		if _, sparse := hdr.PAXRecords["GNU.sparse.map"]; sparse {
 			return errors.New("archive: split: sparse files are not supported")
 		}
@@ -114,12 +130,13 @@ func recordSplit(r io.Reader, w io.Writer) error {
 			return err
 		}
 		cr.capture = false
+		cr.crc.Reset()
 		n, err := io.Copy(io.Discard, tr)
 		cr.capture = true
 		if err != nil {
 			return fmt.Errorf("archive: split: %w", err)
 		}
-		if err := enc.Encode(splitRecord{File: hdr.Name, N: n}); err != nil {
+		if err := enc.Encode(splitRecord{File: hdr.Name, N: n, CRC: cr.crc.Sum32()}); err != nil {
 			return err
 		}
 	}
@@ -135,6 +152,8 @@ func recordSplit(r io.Reader, w io.Writer) error {
 	}
 	return zw.Close()
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Split is a parsed split, ready to reassemble.
 type Split struct {
@@ -184,13 +203,16 @@ func (s *Split) Reassemble(ctx context.Context, w io.Writer, open func(name stri
 		if err != nil {
 			return fmt.Errorf("archive: reassembling %s: %w", rec.File, err)
 		}
-		n, err := io.Copy(w, io.LimitReader(f, rec.N))
+		crc := crc32.New(castagnoli)
+		n, err := io.Copy(io.MultiWriter(w, crc), io.LimitReader(f, rec.N))
 		f.Close()
 		if err != nil {
 			return err
 		}
-		if n != rec.N {
-			return errdefs.Systemf("archive: reassembling %s: file is %d bytes, the layer had %d", rec.File, n, rec.N)
+		// Content that is not what the layer had would make a tar that
+		// no longer matches its diff ID: fail rather than send it.
+		if n != rec.N || crc.Sum32() != rec.CRC {
+			return errdefs.Systemf("archive: reassembling %s: the stored file no longer matches the layer", rec.File)
 		}
 	}
 	return nil

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -121,5 +123,40 @@ func TestSplitMalformedDrains(t *testing.T) {
 	}
 	if err := rec.Close(); err == nil {
 		t.Fatal("split of garbage succeeded")
+	}
+}
+
+func TestSplitRefusesDuplicatesAndDetectsChanges(t *testing.T) {
+	requireRoot(t)
+	dup := mkTar(t, ent{name: "f", body: "first"}, ent{name: "./f", body: "second"})
+	var split bytes.Buffer
+	rec := NewSplitRecorder(&split)
+	rec.Write(dup)
+	if err := rec.Close(); err == nil {
+		t.Fatal("a tar naming a file twice was split")
+	}
+
+	orig := mkTar(t, ent{name: "f", body: "content"})
+	root := t.TempDir()
+	split.Reset()
+	rec = NewSplitRecorder(&split)
+	if _, err := Apply(context.Background(), root, io.TeeReader(bytes.NewReader(orig), rec), ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSplit(&split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "f"), []byte("CONTENT"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sr, _ := safepath.OpenRoot(root)
+	defer sr.Close()
+	err = s.Reassemble(context.Background(), io.Discard, func(n string) (io.ReadCloser, error) { return sr.Open(n) })
+	if err == nil || !strings.Contains(err.Error(), "no longer matches") {
+		t.Fatalf("changed content reassembled: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"io"
 	"time"
 
 	apicontainer "github.com/moby/moby/api/types/container"
@@ -49,6 +50,16 @@ type AttachOptions struct {
 	Stdout, Stderr bool
 	Stream         bool
 	Logs           bool
+	Stdin          bool
+	DetachKeys     string // "" is Docker's ctrl-p,ctrl-q
+}
+
+// AttachStreams are the client's side of an attach, once the API took over
+// the connection: Stdin is the client's input (EOF is a half-close, an
+// error that it left), Stdout and Stderr write to it (framed by the API).
+type AttachStreams struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
 }
 
 // Emit receives one line of container output; an error stops the stream.

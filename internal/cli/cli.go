@@ -180,7 +180,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newVersionCommand(c), newInfoCommand(c), newEventsCommand(c),
 		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
-		newExecCommand(c), newUpdateCommand(c),
+		newExecCommand(c), newUpdateCommand(c), newAttachCommand(c),
 		newPullCommand(c), newPushCommand(c), newLoginCommand(c), newLogoutCommand(c), newSearchCommand(c),
 		newCommitCommand(c), newBuildCommand(c), newBuilderCommand(c),
 	)

@@ -3,10 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
-	"io"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
+	"github.com/moby/term"
 	"github.com/spf13/cobra"
 )
 
@@ -60,10 +59,23 @@ func runExec(ctx context.Context, c *berthCLI, opts *execOptions, ref string, cm
 	if _, err := api.ContainerInspect(ctx, ref, client.ContainerInspectOptions{}); err != nil {
 		return err
 	}
+	keys := detachKeys(opts.detachKeys)
 	create := client.ExecCreateOptions{
 		User: opts.user, Privileged: opts.privileged, TTY: opts.tty,
-		AttachStdin: opts.interactive && !opts.detach, DetachKeys: opts.detachKeys,
+		AttachStdin: opts.interactive && !opts.detach, DetachKeys: keys,
 		Env: env, WorkingDir: opts.workdir, Cmd: cmdArgs,
+	}
+	if opts.tty && create.AttachStdin {
+		if _, ok := terminalFd(c.in); !ok {
+			return errors.New("the input device is not a TTY")
+		}
+	}
+	if opts.tty {
+		if fd, ok := terminalFd(c.out); ok {
+			if ws, err := term.GetWinsize(fd); err == nil {
+				create.ConsoleSize = client.ConsoleSize{Height: uint(ws.Height), Width: uint(ws.Width)}
+			}
+		}
 	}
 	if !opts.detach {
 		create.AttachStdout, create.AttachStderr = true, true
@@ -76,18 +88,28 @@ func runExec(ctx context.Context, c *berthCLI, opts *execOptions, ref string, cm
 		_, err := api.ExecStart(ctx, res.ID, client.ExecStartOptions{Detach: true, TTY: opts.tty})
 		return err
 	}
-	h, err := api.ExecAttach(ctx, res.ID, client.ExecAttachOptions{TTY: opts.tty})
+	h, err := api.ExecAttach(ctx, res.ID, client.ExecAttachOptions{TTY: opts.tty, ConsoleSize: create.ConsoleSize})
 	if err != nil {
 		return err
 	}
 	defer h.Close()
-	if create.AttachStdin && c.in != nil {
-		go func() {
-			_, _ = io.Copy(h.Conn, c.in)
-			_ = h.CloseWrite()
-		}()
+	s := attachSession{tty: opts.tty, stdin: create.AttachStdin, stdout: true, stderr: true, detachKeys: keys}
+	restore := func() {}
+	if opts.tty && create.AttachStdin {
+		restore = c.rawInput()
 	}
-	if _, err := stdcopy.StdCopy(c.out, c.err, h.Reader); ignoreClosed(err) != nil {
+	if opts.tty {
+		stop := c.followSize(ctx, func(ctx context.Context, hgt, wid uint) error {
+			_, err := api.ExecResize(ctx, res.ID, client.ExecResizeOptions{Height: hgt, Width: wid})
+			return err
+		})
+		defer stop()
+	}
+	err = s.stream(c, &h.HijackedResponse)
+	restore()
+	if err != nil {
+		// The detach keys end up here too: like Docker's, the process
+		// keeps running and the command fails with "read escape sequence".
 		return err
 	}
 	ins, err := api.ExecInspect(ctx, res.ID, client.ExecInspectOptions{})

@@ -15,7 +15,7 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		withAliasGroup(ls, "ps"), newRenameCommand(c), newRestartCommand(c), rm, newRunCommand(c),
 		newStartCommand(c), newStopCommand(c), newWaitCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
-		newExecCommand(c), newUpdateCommand(c),
+		newExecCommand(c), newUpdateCommand(c), newAttachCommand(c),
 		newCommitCommand(c),
 	)
 	cmd.AddCommand(newPortCommand(c))
@@ -35,7 +35,7 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
 		newBuildCommand(c),
 	)
-	cmd.AddCommand(imageArchiveSubcommands(c)...)
+	addImageArchiveSubcommands(cmd, c)
 	return cmd
 }
 

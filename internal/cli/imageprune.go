@@ -13,26 +13,40 @@ import (
 )
 
 // addImageArchiveCommands adds save, load and history, and `system df`
-// to the `system` group (made here when no other file made it first).
+// to the `system` group. Commands another file registered already (the
+// system group, history) are reused, not doubled.
 func addImageArchiveCommands(root *cobra.Command, c *berthCLI) {
-	root.AddCommand(withAliasGroup(newSaveCommand(c), "save"), withAliasGroup(newLoadCommand(c), "load"),
+	addMissing(root, withAliasGroup(newSaveCommand(c), "save"), withAliasGroup(newLoadCommand(c), "load"),
 		withAliasGroup(newHistoryCommand(c), "history"))
-	var system *cobra.Command
-	for _, cmd := range root.Commands() {
-		if cmd.Name() == "system" {
-			system = cmd
-		}
-	}
+	system := subcommand(root, "system")
 	if system == nil {
 		system = groupCommand("system", "Manage Docker")
 		root.AddCommand(system)
 	}
-	system.AddCommand(newSystemDfCommand(c))
+	addMissing(system, newSystemDfCommand(c))
 }
 
-// imageArchiveSubcommands are save, load, history and prune under `image`.
-func imageArchiveSubcommands(c *berthCLI) []*cobra.Command {
-	return []*cobra.Command{newSaveCommand(c), newLoadCommand(c), newHistoryCommand(c), newImagePruneCommand(c)}
+// addImageArchiveSubcommands adds save, load, history and prune to the
+// `image` group.
+func addImageArchiveSubcommands(image *cobra.Command, c *berthCLI) {
+	addMissing(image, newSaveCommand(c), newLoadCommand(c), newHistoryCommand(c), newImagePruneCommand(c))
+}
+
+func subcommand(parent *cobra.Command, name string) *cobra.Command {
+	for _, cmd := range parent.Commands() {
+		if cmd.Name() == name {
+			return cmd
+		}
+	}
+	return nil
+}
+
+func addMissing(parent *cobra.Command, cmds ...*cobra.Command) {
+	for _, cmd := range cmds {
+		if subcommand(parent, cmd.Name()) == nil {
+			parent.AddCommand(cmd)
+		}
+	}
 }
 
 type imagePruneOptions struct {

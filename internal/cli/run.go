@@ -63,8 +63,9 @@ func runRun(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *runOpt
 		cfg.Config.StdinOnce = false
 	}
 	if cfg.Config.Tty && cfg.Config.AttachStdin {
-		if f, ok := c.in.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
-			return runStatusError("run", errors.New("the input device is not a TTY"))
+		if _, ok := terminalFd(c.in); !ok {
+			// Docker's CLI: a plain error, exit 1.
+			return errors.New("the input device is not a TTY")
 		}
 	}
 	if cfg.Config.Tty {
@@ -97,9 +98,12 @@ func runRun(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *runOpt
 		stderr:     cfg.Config.AttachStderr,
 		autoRemove: cfg.HostConfig.AutoRemove,
 		sigProxy:   opts.sigProxy && !cfg.Config.Tty,
-		detachKeys: opts.detachKeys,
+		detachKeys: detachKeys(opts.detachKeys),
 	}
 	status, err := s.run(ctx, c, api)
+	if isEscape(err) {
+		return nil
+	}
 	if err != nil {
 		return runStatusError("run", c.userError(err))
 	}
@@ -170,24 +174,28 @@ func (s *attachSession) run(ctx context.Context, c *berthCLI, api *client.Client
 		defer stop()
 	}
 
-	var restore func()
+	restore := func() {}
+	if s.tty && s.stdin {
+		restore = c.rawInput()
+	}
 	if s.tty {
-		restore = setupTTY(ctx, c, api, s.id, s.stdin)
+		stop := c.followSize(ctx, func(ctx context.Context, h, w uint) error {
+			_, err := api.ContainerResize(ctx, s.id, client.ContainerResizeOptions{Height: h, Width: w})
+			return err
+		})
+		defer stop()
 	}
-	streamErr := make(chan error, 1)
+	var err error
 	if hijacked != nil {
-		go func() { streamErr <- s.stream(c, hijacked) }()
-	} else {
-		streamErr <- nil
+		err = s.stream(c, hijacked)
 	}
-	if err := <-streamErr; err != nil && !errors.Is(err, context.Canceled) {
-		if restore != nil {
-			restore()
-		}
+	restore()
+	if isEscape(err) {
+		// The user typed the detach keys: the container keeps running.
 		return 0, err
 	}
-	if restore != nil {
-		restore()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return 0, err
 	}
 
 	select {
@@ -203,14 +211,35 @@ func (s *attachSession) run(ctx context.Context, c *berthCLI, api *client.Client
 }
 
 // stream copies the container's output until it ends; stdin is pumped in
-// the background and half-closed at EOF so the container sees it too.
+// the background and half-closed at EOF so the container sees it too. With
+// a tty, the detach keys end the stream with term.EscapeError.
 func (s *attachSession) stream(c *berthCLI, h *client.HijackedResponse) error {
+	detached := make(chan error, 1)
 	if s.stdin && c.in != nil {
+		in := c.in
+		if s.tty {
+			in = escapeInput(in, s.detachKeys)
+		}
 		go func() {
-			_, _ = io.Copy(h.Conn, c.in)
+			_, err := io.Copy(h.Conn, in)
+			if isEscape(err) {
+				detached <- err
+				return
+			}
 			_ = h.CloseWrite()
 		}()
 	}
+	outputDone := make(chan error, 1)
+	go func() { outputDone <- s.copyOutput(c, h) }()
+	select {
+	case err := <-outputDone:
+		return err
+	case err := <-detached:
+		return err
+	}
+}
+
+func (s *attachSession) copyOutput(c *berthCLI, h *client.HijackedResponse) error {
 	if !s.stdout && !s.stderr {
 		_, err := io.Copy(io.Discard, h.Reader)
 		return ignoreClosed(err)
@@ -233,23 +262,6 @@ func ignoreClosed(err error) error {
 		return nil
 	}
 	return err
-}
-
-// setupTTY puts a local terminal into raw mode and tells the daemon its
-// size; the returned function restores the terminal.
-func setupTTY(ctx context.Context, c *berthCLI, api *client.Client, id string, stdin bool) func() {
-	restore := func() {}
-	if f, ok := c.in.(*os.File); ok && stdin && term.IsTerminal(f.Fd()) {
-		if state, err := term.SetRawTerminal(f.Fd()); err == nil {
-			restore = func() { _ = term.RestoreTerminal(f.Fd(), state) }
-		}
-	}
-	if f, ok := c.out.(*os.File); ok && term.IsTerminal(f.Fd()) {
-		if ws, err := term.GetWinsize(f.Fd()); err == nil {
-			_, _ = api.ContainerResize(ctx, id, client.ContainerResizeOptions{Height: uint(ws.Height), Width: uint(ws.Width)})
-		}
-	}
-	return restore
 }
 
 // proxySignals forwards the client's SIGINT/SIGTERM/SIGHUP/SIGQUIT to the

@@ -64,9 +64,17 @@ func runStart(ctx context.Context, c *berthCLI, opts *startOptions) error {
 			stderr:     true,
 			autoRemove: autoRemove,
 			sigProxy:   !tty,
-			detachKeys: opts.detachKeys,
+			detachKeys: detachKeys(opts.detachKeys),
+		}
+		if tty && s.stdin {
+			if _, ok := terminalFd(c.in); !ok {
+				return errors.New("the input device is not a TTY")
+			}
 		}
 		status, err := s.run(ctx, c, api)
+		if isEscape(err) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ type updateOptions struct {
 	cpuShares, cpuQuota, cpuPer int64
 	pidsLimit                   int64
 	restart                     string
+	cpusetCpus, cpusetMems      string
 }
 
 func newUpdateCommand(c *berthCLI) *cobra.Command {
@@ -51,6 +52,8 @@ func updateCommand(c *berthCLI, o *updateOptions) *cobra.Command {
 	f.Int64Var(&o.cpuPer, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	f.StringVar(&o.restart, "restart", "", "Restart policy to apply when a container exits")
+	f.StringVar(&o.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	f.StringVar(&o.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
 	return withAliasGroup(cmd, "update")
 }
 
@@ -58,6 +61,7 @@ func (o *updateOptions) updateConfig(cmd *cobra.Command) (client.ContainerUpdate
 	r := &container.Resources{
 		Memory: int64(o.memory), MemorySwap: int64(o.memorySwap), MemoryReservation: int64(o.memoryRes),
 		NanoCPUs: int64(o.cpus), CPUShares: o.cpuShares, CPUQuota: o.cpuQuota, CPUPeriod: o.cpuPer,
+		CpusetCpus: o.cpusetCpus, CpusetMems: o.cpusetMems,
 	}
 	if flagWasSet(cmd.Flags(), "pids-limit") {
 		limit := o.pidsLimit

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 
 	apibuild "github.com/moby/moby/api/types/build"
@@ -129,14 +130,10 @@ func (b *buildBackend) RunContainer(ctx context.Context, id string, stdout, stde
 	attachDone := make(chan error, 1)
 	go func() {
 		attachDone <- b.c.Attach(actx, id, backend.AttachOptions{Stdout: true, Stderr: true, Stream: true},
-			func(bool) error { close(attached); return nil },
-			func(stream string, line []byte, _ time.Time) error {
-				w := stdout
-				if stream == "stderr" {
-					w = stderr
-				}
-				_, err := w.Write(line)
-				return err
+			func(bool) (backend.AttachStreams, error) {
+				close(attached)
+				// No stdin: an empty reader is a half-close, which keeps the attach.
+				return backend.AttachStreams{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}, nil
 			})
 	}()
 	select {

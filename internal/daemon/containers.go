@@ -42,6 +42,9 @@ type Containers struct {
 
 	execs   execTable  // exec records, by exec ID (exec.go)
 	initBin initBinary // the --init binary, found once (initbin.go)
+	// attachWaits: attaches waiting for their container's start, by
+	// container ID; guarded by mu (attach.go).
+	attachWaits map[string][]*attachWaiter
 }
 
 // running is the daemon's handle on a live container.

@@ -44,6 +44,7 @@ func (s *Containers) CreateNetworked(ctx context.Context, name string, cfg *apic
 	if err := validateOptions(cfg, hc); err != nil {
 		return backend.CreateResult{}, err
 	}
+	warnings = append(warnings, optionWarnings(hc)...)
 	img, err := s.images.Get(ctx, cfg.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {

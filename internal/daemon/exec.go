@@ -13,6 +13,7 @@ import (
 
 	apicontainer "github.com/moby/moby/api/types/container"
 	apievents "github.com/moby/moby/api/types/events"
+	"github.com/moby/term"
 
 	"berth/internal/container"
 	"berth/internal/errdefs"
@@ -33,6 +34,8 @@ type execTable struct {
 type execRecord struct {
 	id, containerID string
 	req             apicontainer.ExecCreateRequest
+
+	term *runtime.Terminal // with Tty: the pty's size, then the pty itself
 
 	mu       sync.Mutex // guards the fields below
 	started  bool
@@ -101,14 +104,22 @@ func (s *Containers) ExecCreate(ctx context.Context, ref string, req apicontaine
 	if err != nil {
 		return "", err
 	}
-	if req.Tty {
-		return "", errdefs.NotImplemented(errors.New("exec with a TTY (-t) is not implemented yet"))
+	if req.DetachKeys != "" {
+		if _, err := ParseDetachKeys(req.DetachKeys); err != nil {
+			return "", errdefs.InvalidParameterf("Invalid escape keys (%s) provided", req.DetachKeys)
+		}
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", errdefs.System(err)
 	}
 	r := &execRecord{id: hex.EncodeToString(b), containerID: snap.ID, req: req}
+	if req.Tty {
+		r.term = &runtime.Terminal{}
+		if cs := req.ConsoleSize; cs != nil {
+			r.term.Height, r.term.Width = uint16(cs[0]), uint16(cs[1])
+		}
+	}
 	s.execs.add(r)
 	s.publish(snap, apievents.Action(string(apievents.ActionExecCreate)+": "+strings.Join(req.Cmd, " ")),
 		map[string]string{"execID": r.id})
@@ -162,6 +173,14 @@ func (s *Containers) ExecStart(ctx context.Context, execID string, detach bool, 
 	if detach || !r.req.AttachStderr {
 		stderr = nil
 	}
+	p.Terminal = r.term
+	var detached <-chan struct{}
+	if r.term != nil && stdin != nil {
+		stdin, detached = watchDetachKeys(stdin, r.req.DetachKeys)
+	}
+	if stdout != nil {
+		stdout = &forgivingWriter{w: stdout}
+	}
 	pid, wait, err := runtime.Exec(ctx, shim.RuntimeStateRoot(s.stateDir(snap.ID)), snap.ID, p, stdin, stdout, stderr)
 	if err != nil {
 		s.execFailed(snap, r, err)
@@ -186,8 +205,63 @@ func (s *Containers) ExecStart(ctx context.Context, execID string, detach bool, 
 		go finish()
 		return nil
 	}
-	finish()
+	if detached == nil {
+		finish()
+		return nil
+	}
+	finished := make(chan struct{})
+	go func() { finish(); close(finished) }()
+	select {
+	case <-finished:
+	case <-detached:
+		// The client typed the detach keys: the process runs on.
+		s.publish(snap, apievents.Action("exec_detach"), map[string]string{"execID": r.id})
+	}
 	return nil
+}
+
+// watchDetachKeys passes in through until the detach keys (Docker's
+// default for ""), then closes the returned channel and ends the stream
+// without EOF reaching the process.
+func watchDetachKeys(in io.Reader, spec string) (io.Reader, <-chan struct{}) {
+	keys, err := ParseDetachKeys(spec)
+	if err != nil {
+		keys = defaultDetachKeys
+	}
+	done := make(chan struct{})
+	return &detachReader{r: term.NewEscapeProxy(in, keys), done: done}, done
+}
+
+type detachReader struct {
+	r    io.Reader
+	done chan struct{}
+	once sync.Once
+}
+
+func (d *detachReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	var esc term.EscapeError
+	if errors.As(err, &esc) {
+		d.once.Do(func() { close(d.done) })
+	}
+	return n, err
+}
+
+// forgivingWriter turns into a sink after its first error, so that a
+// process whose client left (a detach) is never blocked on its output.
+type forgivingWriter struct {
+	w      io.Writer
+	failed bool
+}
+
+func (f *forgivingWriter) Write(p []byte) (int, error) {
+	if !f.failed {
+		if _, err := f.w.Write(p); err == nil {
+			return len(p), nil
+		}
+		f.failed = true
+	}
+	return len(p), nil
 }
 
 func (s *Containers) execFailed(snap *container.Snapshot, r *execRecord, err error) {
@@ -255,15 +329,18 @@ func (s *Containers) ExecInspect(ctx context.Context, execID string) (*apicontai
 	return resp, nil
 }
 
-// ExecResize would resize an exec's terminal; without a TTY there is
-// nothing to resize.
+// ExecResize resizes an exec's terminal (before its start, it sets the
+// size it starts with); without a TTY there is nothing to resize.
 func (s *Containers) ExecResize(ctx context.Context, execID string, height, width uint) error {
 	r, err := s.execs.get(execID)
 	if err != nil {
 		return err
 	}
-	if !r.req.Tty {
+	if r.term == nil {
 		return nil
 	}
-	return errdefs.NotImplemented(errors.New("exec with a TTY (-t) is not implemented yet"))
+	if err := r.term.Resize(uint16(height), uint16(width)); err != nil {
+		return errdefs.System(fmt.Errorf("resize exec %s: %w", execID, err))
+	}
+	return nil
 }

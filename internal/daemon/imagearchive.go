@@ -5,7 +5,7 @@ import (
 	"io"
 
 	apievents "github.com/moby/moby/api/types/events"
-	apiimage "github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/opencontainers/go-digest"
 
 	"berth/internal/image"
@@ -26,9 +26,16 @@ func (s *Images) Save(ctx context.Context, names []string, w io.Writer) error {
 }
 
 // Load stores the images of an archive (docker load); out gets Docker's
-// "Loaded image: …" lines.
-func (s *Images) Load(ctx context.Context, r io.Reader, quiet bool, out func(line string)) error {
-	loaded, err := imagearchive.Load(ctx, s.store, r, out)
+// "Loaded image: …" lines and, unless quiet, "Loading layer" progress.
+func (s *Images) Load(ctx context.Context, r io.Reader, quiet bool, out func(jsonstream.Message)) error {
+	var progress imagearchive.Progress
+	if !quiet {
+		progress = func(id string, cur, total int64) {
+			out(jsonstream.Message{Status: "Loading layer", ID: id, Progress: &jsonstream.Progress{Current: cur, Total: total}})
+		}
+	}
+	lines := func(line string) { out(jsonstream.Message{Stream: line}) }
+	loaded, err := imagearchive.Load(ctx, s.store, r, lines, progress)
 	for _, l := range loaded {
 		s.publish(l.ID, apievents.ActionLoad, "")
 		for _, t := range l.Tags {
@@ -36,56 +43,6 @@ func (s *Images) Load(ctx context.Context, r io.Reader, quiet bool, out func(lin
 		}
 	}
 	return err
-}
-
-// History is docker history: the image's history entries newest first,
-// with each layer's size and, walking the parent chain, the IDs and tags
-// of the images stored locally.
-func (s *Images) History(ctx context.Context, ref string) ([]apiimage.HistoryResponseItem, error) {
-	img, err := s.store.Get(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	layers, err := s.store.LayerChain(ctx, img.ID)
-	if err != nil {
-		return nil, err
-	}
-	var out []apiimage.HistoryResponseItem
-	n := 0
-	for _, h := range img.Config.History {
-		var size int64
-		if !h.EmptyLayer && n < len(layers) {
-			size = layers[n].Size
-			n++
-		}
-		var created int64
-		if h.Created != nil {
-			created = h.Created.Unix()
-		}
-		out = append([]apiimage.HistoryResponseItem{{ID: "<missing>", Created: created, CreatedBy: h.CreatedBy, Comment: h.Comment, Size: size}}, out...)
-	}
-	id := img.ID
-	for i := range out {
-		out[i].ID = id.String()
-		out[i].Tags = s.tagsOf(id)
-		cur, err := s.store.Get(ctx, id.String())
-		if err != nil || cur.Parent == "" {
-			break
-		}
-		id = cur.Parent
-	}
-	if out == nil {
-		out = []apiimage.HistoryResponseItem{}
-	}
-	return out, nil
-}
-
-func (s *Images) tagsOf(id digest.Digest) []string {
-	img, err := s.store.Get(context.Background(), id.String())
-	if err != nil {
-		return nil
-	}
-	return img.RepoTags
 }
 
 // graphDriverData is the driver's description of the image's top layer,

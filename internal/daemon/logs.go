@@ -4,8 +4,10 @@ import (
 	"berth/internal/backend"
 	"context"
 	"errors"
+	"io"
 	"time"
 
+	"berth/internal/container"
 	"berth/internal/errdefs"
 	"berth/internal/logger"
 )
@@ -51,14 +53,11 @@ var closedChan = func() <-chan struct{} {
 	return c
 }()
 
-// Attach streams the container's output from now until its next exit. It is
-// fed from the log the shim writes, so attaching costs the container nothing
-// and a slow client cannot block it.
-func (s *Containers) Attach(ctx context.Context, ref string, opts backend.AttachOptions, ready func(tty bool) error, emit backend.Emit) error {
-	snap, err := s.store.Lookup(ref)
-	if err != nil {
-		return err
-	}
+// attachLog streams the container's output from now until its next exit,
+// for a container that is not interactive. It is fed from the log the shim
+// writes, so attaching costs the container nothing and a slow client
+// cannot block it.
+func (s *Containers) attachLog(ctx context.Context, snap *container.Snapshot, opts backend.AttachOptions, ready func(tty bool) (backend.AttachStreams, error)) error {
 	if snap.LogPath == "" && opts.Stream {
 		return errdefs.NotImplemented(errors.New("attach needs the json-file log driver in this version of berth"))
 	}
@@ -67,9 +66,19 @@ func (s *Containers) Attach(ctx context.Context, ref string, opts backend.Attach
 	stopped, cancel := s.nextExit(snap.ID)
 	defer cancel()
 	since := time.Now()
-	if err := ready(snap.Config.Tty); err != nil {
+	streams, err := ready(snap.Config.Tty)
+	if err != nil {
 		return err
 	}
+	ctx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	// A reset connection is how we learn the client left; EOF is only a
+	// half-close (no stdin) and does not end the attach.
+	go func() {
+		if _, err := io.Copy(io.Discard, streams.Stdin); err != nil {
+			cancelRead()
+		}
+	}()
 	if !opts.Stream {
 		cancel()
 	}
@@ -78,9 +87,14 @@ func (s *Containers) Attach(ctx context.Context, ref string, opts backend.Attach
 		cfg.Since = since
 	}
 	return logger.Read(ctx, snap.LogPath, cfg, stopped, func(m logger.Message) error {
-		if (m.Stream == "stdout" && !opts.Stdout) || (m.Stream == "stderr" && !opts.Stderr) {
-			return nil
+		switch {
+		case m.Stream == "stdout" && opts.Stdout:
+			_, err := streams.Stdout.Write(m.Line)
+			return err
+		case m.Stream == "stderr" && opts.Stderr:
+			_, err := streams.Stderr.Write(m.Line)
+			return err
 		}
-		return emit(m.Stream, m.Line, m.Time)
+		return nil
 	})
 }

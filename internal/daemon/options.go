@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -114,8 +116,12 @@ func validateOptions(cfg *apicontainer.Config, hc *apicontainer.HostConfig) erro
 		}
 	}
 	if c := hc.CpusetCpus; c != "" {
-		if _, err := runtime.ParseCpuset(c); err != nil {
+		ids, err := runtime.ParseCpuset(c)
+		if err != nil {
 			return errdefs.InvalidParameterf("Invalid value %s for cpuset cpus", c)
+		}
+		if n := goruntime.NumCPU(); slices.Max(ids) >= n {
+			return errdefs.InvalidParameterf("Requested CPUs are not available - requested %s, available: 0-%d", c, n-1)
 		}
 	}
 	if m := hc.CpusetMems; m != "" {
@@ -133,6 +139,39 @@ func validateOptions(cfg *apicontainer.Config, hc *apicontainer.HostConfig) erro
 		}
 	}
 	return nil
+}
+
+// mergeCpuset applies update's --cpuset-cpus/--cpuset-mems, checked as at
+// create.
+func mergeCpuset(cur *apicontainer.Resources, r apicontainer.Resources) error {
+	for _, u := range []struct {
+		kind      string
+		val       string
+		dst       *string
+		checkNCPU bool
+	}{{"cpus", r.CpusetCpus, &cur.CpusetCpus, true}, {"mems", r.CpusetMems, &cur.CpusetMems, false}} {
+		if u.val == "" {
+			continue
+		}
+		ids, err := runtime.ParseCpuset(u.val)
+		if err != nil {
+			return errdefs.InvalidParameterf("Invalid value %s for cpuset %s", u.val, u.kind)
+		}
+		if n := goruntime.NumCPU(); u.checkNCPU && slices.Max(ids) >= n {
+			return errdefs.InvalidParameterf("Requested CPUs are not available - requested %s, available: 0-%d", u.val, n-1)
+		}
+		*u.dst = u.val
+	}
+	return nil
+}
+
+// optionWarnings are dockerd's create-time warnings for risky options.
+func optionWarnings(hc *apicontainer.HostConfig) []string {
+	var w []string
+	if hc.OomKillDisable != nil && *hc.OomKillDisable && hc.Memory == 0 {
+		w = append(w, "Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.")
+	}
+	return w
 }
 
 // validNSMode accepts "", one of names, or "container:<ref>".
@@ -155,17 +194,7 @@ func cgroupV2() bool {
 }
 
 func runtimeUlimit(u *apicontainer.Ulimit) (runtime.Ulimit, error) {
-	name := strings.ToLower(u.Name)
-	if u.Soft > u.Hard {
-		return runtime.Ulimit{}, errdefs.InvalidParameterf("ulimit soft limit must be less than or equal to hard limit: %d > %d", u.Soft, u.Hard)
-	}
-	switch name {
-	case "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
-		"nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as":
-	default:
-		return runtime.Ulimit{}, errdefs.InvalidParameterf("invalid ulimit type: %s", u.Name)
-	}
-	return runtime.Ulimit{Name: name, Soft: u.Soft, Hard: u.Hard}, nil
+	return runtime.NewUlimit(u.Name, u.Soft, u.Hard)
 }
 
 // applyOptions fills the runtime config with what needs a look at the host

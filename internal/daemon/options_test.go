@@ -98,3 +98,26 @@ func TestEndsRestarts(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeCpuset(t *testing.T) {
+	cur := apicontainer.Resources{CpusetCpus: "0", CpusetMems: "0"}
+	if err := mergeCpuset(&cur, apicontainer.Resources{CpusetCpus: "0-1"}); err != nil || cur.CpusetCpus != "0-1" || cur.CpusetMems != "0" {
+		t.Fatalf("%+v %v", cur, err)
+	}
+	for _, bad := range []apicontainer.Resources{{CpusetCpus: "x"}, {CpusetMems: "1-0"}, {CpusetCpus: "4096"}} {
+		before := cur
+		if err := mergeCpuset(&cur, bad); !errdefs.IsInvalidParameter(err) || cur.CpusetCpus != before.CpusetCpus || cur.CpusetMems != before.CpusetMems {
+			t.Errorf("%+v: %v, record %+v", bad, err, cur)
+		}
+	}
+}
+
+func TestOptionWarnings(t *testing.T) {
+	on := true
+	if w := optionWarnings(&apicontainer.HostConfig{Resources: apicontainer.Resources{OomKillDisable: &on}}); len(w) != 1 {
+		t.Errorf("no memory limit: %q", w)
+	}
+	if w := optionWarnings(&apicontainer.HostConfig{Resources: apicontainer.Resources{OomKillDisable: &on, Memory: 1 << 30}}); len(w) != 0 {
+		t.Errorf("with memory limit: %q", w)
+	}
+}

@@ -37,6 +37,10 @@ func (s *Containers) restoreRunning(ctx context.Context, snap *container.Snapsho
 	client, err := shim.Connect(ctx, s.stateDir(snap.ID))
 	if err == nil {
 		h := &running{shim: client, done: make(chan struct{})}
+		if interactive(snap) {
+			// The last daemon may have died before letting it run.
+			_ = client.Resume(ctx)
+		}
 		s.mu.Lock()
 		s.running[snap.ID] = h
 		s.mu.Unlock()

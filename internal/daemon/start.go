@@ -54,6 +54,7 @@ func (s *Containers) launch(ctx context.Context, snap *container.Snapshot, byUse
 		s.mu.Lock()
 		delete(s.running, snap.ID)
 		s.mu.Unlock()
+		s.endAttachWaits(snap.ID, err) // attach.go
 		code := 128
 		if errdefs.IsInvalidParameter(err) {
 			code = exitCodeFor(err.Error())
@@ -105,9 +106,7 @@ func (s *Containers) launch(ctx context.Context, snap *container.Snapshot, byUse
 		}
 		return err
 	}
-	s.mu.Lock()
-	s.running[snap.ID] = h
-	s.mu.Unlock()
+	s.attachStarted(snap, h) // makes h visible; attach.go
 	s.publish(after, apievents.ActionStart, nil)
 	go s.monitor(snap.ID, h)
 	s.startHealth(after, h, true)
@@ -168,6 +167,7 @@ func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*
 	if err != nil {
 		return fail(err)
 	}
+	setConsoleSize(spec, snap)
 	stateDir := s.stateDir(snap.ID)
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fail(errdefs.System(err))

@@ -98,7 +98,7 @@ func cannotUpdate(id string, err error) error {
 func resourcesChanged(r apicontainer.Resources) bool {
 	return r.Memory != 0 || r.MemorySwap != 0 || r.MemoryReservation != 0 ||
 		r.NanoCPUs != 0 || r.CPUShares != 0 || r.CPUQuota != 0 || r.CPUPeriod != 0 ||
-		r.PidsLimit != nil
+		r.PidsLimit != nil || r.CpusetCpus != "" || r.CpusetMems != ""
 }
 
 // mergeUpdate returns a copy of hc with the fields the update sets, Docker's
@@ -155,6 +155,9 @@ func mergeUpdate(hc *apicontainer.HostConfig, up *apicontainer.UpdateConfig) (*a
 		limit := *r.PidsLimit
 		cur.PidsLimit = &limit
 	}
+	if err := mergeCpuset(cur, r); err != nil {
+		return nil, err
+	}
 	if up.RestartPolicy.Name != "" {
 		if out.AutoRemove && up.RestartPolicy.Name != apicontainer.RestartPolicyDisabled {
 			return nil, errdefs.InvalidParameterf("Restart policy cannot be updated because AutoRemove is enabled for the container")
@@ -178,5 +181,6 @@ func runtimeResources(r apicontainer.Resources) runtime.Resources {
 		Memory: r.Memory, MemorySwap: r.MemorySwap, MemoryReservation: r.MemoryReservation,
 		NanoCPUs: r.NanoCPUs, CPUShares: r.CPUShares, CPUQuota: r.CPUQuota, CPUPeriod: r.CPUPeriod,
 		PidsLimit: pids, OomKillDisable: r.OomKillDisable != nil && *r.OomKillDisable,
+		CpusetCpus: r.CpusetCpus, CpusetMems: r.CpusetMems,
 	}
 }

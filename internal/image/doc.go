@@ -13,6 +13,9 @@
 //	mounts/<container>.json      a container's read-write layer
 //	blobs/sha256/<hex>           each layer's exact bytes (blobs.go)
 //	blobs/diffid/<diff>.json     diff ID -> kept blob, for push and save
+//	tarsplit/<chain>.gz          a layer tar's framing (archive.SplitRecorder),
+//	                             so LayerTar gives the tar back byte for byte
+//	tmp/                         scratch space (archives being loaded)
 //
 // Every write is atomic (temp file, fsync, rename, fsync dir). A layer is
 // visible once its JSON exists; on open, driver layers no JSON or mount

@@ -245,3 +245,18 @@ func (s *Store) TempDir(pattern string) (string, error) {
 	}
 	return d, nil
 }
+
+// HoldLayer protects the stored layer chain (and its parents) from
+// removal until release is called, as a registration does; ok is false
+// when the layer is not stored. Loads use it for layers they reuse, saves
+// for layers they stream.
+func (s *Store) HoldLayer(chain digest.Digest) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.layers[chain]
+	if l == nil {
+		return nil, false
+	}
+	l.holds++
+	return s.releaser(chain), true
+}

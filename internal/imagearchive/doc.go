@@ -1,7 +1,8 @@
 // Package imagearchive owns image archives: `docker save`'s format as
 // Docker 25+ writes it (manifest.json and repositories beside an OCI image
 // layout: oci-layout, index.json, blobs/sha256/…) and loading that format,
-// its older variants (Docker before 25, skopeo's docker-archive:) and
+// its older variants (Docker before 25, skopeo's docker-archive:, and
+// Docker before 1.10: repositories with <id>/json and <id>/layer.tar) and
 // plain OCI layout tars.
 //
 // Save streams: every blob's size is known before it is written, layers

@@ -32,10 +32,13 @@ type Loaded struct {
 	Tags []string // familiar, as loaded
 }
 
+// Progress reports bytes of layer id (a short diff ID) read so far.
+type Progress func(id string, current, total int64)
+
 // Load reads an archive from r and stores its images; out receives
-// Docker's lines ("Loaded image: busybox:latest", …). Events are the
-// caller's.
-func Load(ctx context.Context, st *image.Store, r io.Reader, out func(line string)) ([]Loaded, error) {
+// Docker's lines ("Loaded image: busybox:latest", …) and progress, when
+// not nil, each layer's loading. Events are the caller's.
+func Load(ctx context.Context, st *image.Store, r io.Reader, out func(line string), progress Progress) ([]Loaded, error) {
 	dir, err := st.TempDir("load-")
 	if err != nil {
 		return nil, err
@@ -51,6 +54,8 @@ func Load(ctx context.Context, st *image.Store, r io.Reader, out func(line strin
 		items, err = dockerItems(sp)
 	case sp.has(indexFile):
 		items, err = ociItems(sp)
+	case sp.has(reposFile):
+		items, err = legacyItems(sp)
 	default:
 		err = errdefs.InvalidParameterf("invalid image archive: it has neither %s nor %s", manifestFile, indexFile)
 	}
@@ -64,7 +69,7 @@ func Load(ctx context.Context, st *image.Store, r io.Reader, out func(line strin
 	idLines := ""
 	refCount := 0
 	for _, it := range items {
-		l, err := loadOne(ctx, st, sp, it, out)
+		l, err := loadOne(ctx, st, sp, it, out, progress)
 		if err != nil {
 			return loaded, err
 		}
@@ -139,7 +144,7 @@ func checkItems(sp *spool, items []*loadItem) error {
 
 // loadOne registers an image's missing layers, creates it and tags it; on
 // failure the layers it registered are discarded.
-func loadOne(ctx context.Context, st *image.Store, sp *spool, it *loadItem, out func(string)) (_ Loaded, retErr error) {
+func loadOne(ctx context.Context, st *image.Store, sp *spool, it *loadItem, out func(string), progress Progress) (_ Loaded, retErr error) {
 	var registered []digest.Digest
 	var releases []func()
 	defer func() {
@@ -153,8 +158,10 @@ func loadOne(ctx context.Context, st *image.Store, sp *spool, it *loadItem, out 
 	var parent digest.Digest
 	for i, diffID := range it.cfg.RootFS.DiffIDs {
 		chain := image.ChainID(parent, diffID)
-		if !st.HasLayer(chain) {
-			l, release, err := registerFile(ctx, st, sp, parent, it.layers[i])
+		if release, ok := st.HoldLayer(chain); ok {
+			releases = append(releases, release)
+		} else {
+			l, release, err := registerFile(ctx, st, sp, parent, it.layers[i], diffID, progress)
 			if err != nil {
 				return Loaded{}, err
 			}
@@ -186,7 +193,7 @@ func loadOne(ctx context.Context, st *image.Store, sp *spool, it *loadItem, out 
 	return res, nil
 }
 
-func registerFile(ctx context.Context, st *image.Store, sp *spool, parent digest.Digest, name string) (image.Layer, func(), error) {
+func registerFile(ctx context.Context, st *image.Store, sp *spool, parent digest.Digest, name string, diffID digest.Digest, progress Progress) (image.Layer, func(), error) {
 	p, ok := sp.lookup(name)
 	if !ok {
 		return image.Layer{}, nil, missing(name)
@@ -196,7 +203,13 @@ func registerFile(ctx context.Context, st *image.Store, sp *spool, parent digest
 		return image.Layer{}, nil, errdefs.System(err)
 	}
 	defer f.Close()
-	l, release, err := st.RegisterLayer(ctx, parent, f)
+	var r io.Reader = f
+	if progress != nil {
+		if fi, err := f.Stat(); err == nil {
+			r = &progressReader{r: f, id: diffID.Encoded()[:12], total: fi.Size(), report: progress}
+		}
+	}
+	l, release, err := st.RegisterLayer(ctx, parent, r)
 	if err != nil {
 		if errdefs.IsInvalidParameter(err) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return image.Layer{}, nil, errdefs.InvalidParameter(fmt.Errorf("invalid layer %s: %w", name, err))
@@ -218,4 +231,22 @@ func setParents(ctx context.Context, st *image.Store, items []*loadItem, loaded 
 			st.SetParent(ctx, l.ID, p)
 		}
 	}
+}
+
+// progressReader reports what was read, about every MiB and at the end.
+type progressReader struct {
+	r            io.Reader
+	id           string
+	total, n, at int64
+	report       Progress
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if p.n-p.at >= 1<<20 || (err == io.EOF && p.at != p.n) {
+		p.at = p.n
+		p.report(p.id, p.n, p.total)
+	}
+	return n, err
 }

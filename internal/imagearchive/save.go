@@ -137,85 +137,114 @@ type blob struct {
 	open  func() (io.ReadCloser, int64, error) // layers
 }
 
+// saveSession gathers one archive's blobs and indexes before writing.
+type saveSession struct {
+	st       *image.Store
+	blobs    map[digest.Digest]*blob
+	spools   []string // temp files to remove
+	releases []func() // layer holds to drop
+	manifest []manifestItem
+	descs    []ocispec.Descriptor
+	repos    map[string]map[string]string
+	inSet    map[digest.Digest]bool
+}
+
 // Save writes the images names name as one archive to w.
 func Save(ctx context.Context, st *image.Store, names []string, w io.Writer) error {
 	imgs, err := resolveNames(ctx, st, names)
 	if err != nil {
 		return err
 	}
-	blobs := map[digest.Digest]*blob{}
-	var spools []string
-	defer func() {
-		for _, p := range spools {
-			os.Remove(p)
-		}
-	}()
-	var manifest []manifestItem
-	var descs []ocispec.Descriptor
-	repos := map[string]map[string]string{}
-	inSet := map[digest.Digest]bool{}
+	ss := &saveSession{st: st, blobs: map[digest.Digest]*blob{}, repos: map[string]map[string]string{}, inSet: map[digest.Digest]bool{}}
+	defer ss.close()
+	// Hold every layer so a concurrent rmi cannot pull one from under the
+	// stream.
 	for _, si := range imgs {
-		inSet[si.id] = true
+		ss.inSet[si.id] = true
+		for _, l := range si.layers {
+			if release, ok := st.HoldLayer(l.ChainID); ok {
+				ss.releases = append(ss.releases, release)
+			}
+		}
 	}
 	for _, si := range imgs {
-		mtime := time.Unix(0, 0)
-		if si.cfg.Created != nil {
-			mtime = *si.cfg.Created
+		if err := ss.add(ctx, si); err != nil {
+			return err
 		}
-		blobs[si.id] = &blob{d: si.id, size: int64(len(si.raw)), mtime: mtime, data: si.raw}
-		item := manifestItem{Config: blobPath(si.id)}
-		m := ocispec.Manifest{
-			Versioned: specs.Versioned{SchemaVersion: 2},
-			MediaType: ocispec.MediaTypeImageManifest,
-			Config:    ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: si.id, Size: int64(len(si.raw))},
-		}
-		for i, diffID := range si.cfg.RootFS.DiffIDs {
-			b := blobs[diffID]
-			if b == nil {
-				b, err = layerBlob(ctx, st, si.layers[i], mtime, &spools)
-				if err != nil {
-					return err
-				}
-				blobs[diffID] = b
-			}
-			item.Layers = append(item.Layers, blobPath(diffID))
-			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: diffID, Size: b.size})
-		}
-		mraw, err := json.Marshal(m)
-		if err != nil {
-			return errdefs.System(err)
-		}
-		md := digest.FromBytes(mraw)
-		blobs[md] = &blob{d: md, size: int64(len(mraw)), mtime: time.Unix(0, 0), data: mraw}
-		plat := &ocispec.Platform{OS: si.cfg.OS, Architecture: si.cfg.Architecture, Variant: si.cfg.Variant, OSVersion: si.cfg.OSVersion}
-		top := si.cfg.RootFS.DiffIDs[len(si.cfg.RootFS.DiffIDs)-1].Encoded()
-		for _, ref := range si.refs {
-			fam := reference.FamiliarName(ref)
-			if repos[fam] == nil {
-				repos[fam] = map[string]string{}
-			}
-			repos[fam][ref.Tag()] = top
-			item.RepoTags = append(item.RepoTags, reference.FamiliarString(ref))
-			descs = append(descs, ocispec.Descriptor{
-				MediaType: ocispec.MediaTypeImageManifest, Digest: md, Size: int64(len(mraw)), Platform: plat,
-				Annotations: map[string]string{annotationName: ref.String(), ocispec.AnnotationRefName: ref.Tag()},
-			})
-		}
-		if len(si.refs) == 0 {
-			descs = append(descs, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: md, Size: int64(len(mraw)), Platform: plat})
-		}
-		if inSet[si.parent] {
-			item.Parent = si.parent
-		}
-		manifest = append(manifest, item)
 	}
-	return writeArchive(ctx, w, blobs, manifest, descs, repos)
+	return writeArchive(ctx, w, ss.blobs, ss.manifest, ss.descs, ss.repos)
+}
+
+func (ss *saveSession) close() {
+	for _, p := range ss.spools {
+		os.RemoveAll(p)
+	}
+	for _, r := range ss.releases {
+		r()
+	}
+}
+
+// add records one image: its config and layer blobs, an OCI manifest, a
+// manifest.json entry, index.json descriptors and repositories entries.
+func (ss *saveSession) add(ctx context.Context, si *saveImage) error {
+	mtime := time.Unix(0, 0)
+	if si.cfg.Created != nil {
+		mtime = *si.cfg.Created
+	}
+	ss.blobs[si.id] = &blob{d: si.id, size: int64(len(si.raw)), mtime: mtime, data: si.raw}
+	item := manifestItem{Config: blobPath(si.id)}
+	m := ocispec.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config:    ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: si.id, Size: int64(len(si.raw))},
+	}
+	for i, diffID := range si.cfg.RootFS.DiffIDs {
+		b := ss.blobs[diffID]
+		if b == nil {
+			var err error
+			if b, err = layerBlob(ctx, ss.st, si.layers[i], mtime, &ss.spools); err != nil {
+				return err
+			}
+			ss.blobs[diffID] = b
+		}
+		item.Layers = append(item.Layers, blobPath(diffID))
+		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: diffID, Size: b.size})
+	}
+	mraw, err := json.Marshal(m)
+	if err != nil {
+		return errdefs.System(err)
+	}
+	md := digest.FromBytes(mraw)
+	ss.blobs[md] = &blob{d: md, size: int64(len(mraw)), mtime: time.Unix(0, 0), data: mraw}
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: md, Size: int64(len(mraw)),
+		Platform: &ocispec.Platform{OS: si.cfg.OS, Architecture: si.cfg.Architecture, Variant: si.cfg.Variant, OSVersion: si.cfg.OSVersion}}
+	top := si.cfg.RootFS.DiffIDs[len(si.cfg.RootFS.DiffIDs)-1].Encoded()
+	for _, ref := range si.refs {
+		fam := reference.FamiliarName(ref)
+		if ss.repos[fam] == nil {
+			ss.repos[fam] = map[string]string{}
+		}
+		ss.repos[fam][ref.Tag()] = top
+		item.RepoTags = append(item.RepoTags, reference.FamiliarString(ref))
+		d := desc
+		d.Annotations = map[string]string{annotationName: ref.String(), ocispec.AnnotationRefName: ref.Tag()}
+		ss.descs = append(ss.descs, d)
+	}
+	if len(si.refs) == 0 {
+		ss.descs = append(ss.descs, desc)
+	}
+	if ss.inSet[si.parent] {
+		item.Parent = si.parent
+	}
+	ss.manifest = append(ss.manifest, item)
+	return nil
 }
 
 func blobPath(d digest.Digest) string { return path.Join("blobs", d.Algorithm().String(), d.Encoded()) }
 
 // layerBlob sizes a layer's tar; a tar of unknown size (a layer stored
-// without its split) is spooled to a temp file first.
+// without its split, regenerated by the driver) is spooled to a temp file
+// first and used only if it happens to be the original.
 func layerBlob(ctx context.Context, st *image.Store, l image.Layer, mtime time.Time, spools *[]string) (*blob, error) {
 	rc, size, err := st.LayerTar(ctx, l.ChainID)
 	if err != nil {
@@ -228,15 +257,27 @@ func layerBlob(ctx context.Context, st *image.Store, l image.Layer, mtime time.T
 		}}, nil
 	}
 	defer rc.Close()
-	f, err := os.CreateTemp("", "berth-save-")
+	// On the store's filesystem: a layer can be larger than /tmp.
+	dir, err := st.TempDir("save-")
+	if err != nil {
+		return nil, err
+	}
+	*spools = append(*spools, dir)
+	f, err := os.CreateTemp(dir, "layer-")
 	if err != nil {
 		return nil, errdefs.System(err)
 	}
 	*spools = append(*spools, f.Name())
-	n, err := io.Copy(f, rc)
+	h := l.DiffID.Algorithm().Hash()
+	n, err := io.Copy(io.MultiWriter(f, h), rc)
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("saving layer %s: %w", l.DiffID, err)
+	}
+	// A regenerated tar that is not the original would make an archive
+	// whose layers do not match their image: refuse rather than write it.
+	if got := digest.NewDigest(l.DiffID.Algorithm(), h); got != l.DiffID {
+		return nil, errdefs.Systemf("layer %s cannot be reproduced byte for byte (its tar split is missing): the image cannot be saved", l.DiffID)
 	}
 	name := f.Name()
 	return &blob{d: l.DiffID, size: n, mtime: mtime, open: func() (io.ReadCloser, int64, error) {

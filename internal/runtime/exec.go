@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
@@ -29,6 +30,10 @@ type ExecProcess struct {
 	// it the process gets exactly the container's capability sets.
 	Privileged bool
 	Host       Host
+	// Terminal, when set, gives the process a pty of that size: stdout
+	// gets everything it prints, stdin is what it reads (EOF does not end
+	// it), stderr is unused; Resize works once Exec returned.
+	Terminal *Terminal
 }
 
 // ExecEnv is the environment of an exec'd process: the container's own
@@ -84,6 +89,9 @@ func Exec(ctx context.Context, stateRoot, id string, p ExecProcess, stdin io.Rea
 	// The container's rlimits are not part of libcontainer's config (they
 	// belong to the init process): copy them from the init itself.
 	proc.Rlimits = initRlimits(st.InitProcessPid)
+	if p.Terminal != nil {
+		return execTTY(c, proc, p.Terminal, stdin, stdout)
+	}
 
 	var files []*os.File // the process's ends, closed once it started
 	var copies sync.WaitGroup
@@ -231,4 +239,61 @@ func initRlimits(pid int) []configs.Rlimit {
 		out = append(out, configs.Rlimit{Type: t, Hard: rl.Max, Soft: rl.Cur})
 	}
 	return out
+}
+
+// ttyDrainTimeout bounds the wait for the last output of an exec with a
+// tty: a background child that keeps the pty open must not hold the exec.
+const ttyDrainTimeout = 2 * time.Second
+
+// execTTY runs proc on a new pty (see ExecProcess.Terminal).
+func execTTY(c *libcontainer.Container, proc *libcontainer.Process, t *Terminal, stdin io.Reader, stdout io.Writer) (int, func() (int, error), error) {
+	console, err := NewConsole()
+	if err != nil {
+		return 0, nil, errdefs.System(err)
+	}
+	proc.ConsoleSocket = console.Socket()
+	t.mu.Lock()
+	proc.ConsoleHeight, proc.ConsoleWidth = t.Height, t.Width
+	t.mu.Unlock()
+	if err := c.Run(proc); err != nil {
+		console.Close()
+		return 0, nil, classifyExecErr(err)
+	}
+	master, err := console.Master(10 * time.Second)
+	if err != nil {
+		_ = proc.Signal(unix.SIGKILL)
+		_, _ = proc.Wait()
+		return 0, nil, errdefs.System(fmt.Errorf("receive exec console: %w", err))
+	}
+	t.setMaster(master)
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	copied := make(chan struct{})
+	go func() {
+		// Ends with EIO once the process and its children closed the pty.
+		_, _ = io.Copy(stdout, master)
+		close(copied)
+	}()
+	if stdin != nil {
+		go func() { _, _ = io.Copy(master, stdin) }()
+	}
+	pid, err := proc.Pid()
+	if err != nil {
+		return 0, nil, errdefs.System(err)
+	}
+	wait := func() (int, error) {
+		ps, err := proc.Wait()
+		select {
+		case <-copied:
+		case <-time.After(ttyDrainTimeout):
+		}
+		t.setMaster(nil)
+		master.Close()
+		if ps == nil && err != nil {
+			return 255, errdefs.System(err)
+		}
+		return exitStatus(ps), nil
+	}
+	return pid, wait, nil
 }

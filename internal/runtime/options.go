@@ -63,14 +63,24 @@ var rlimitNames = map[string]string{
 	"stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
 }
 
+// NewUlimit checks one --ulimit with Docker's wording; the name is
+// matched without regard to case.
+func NewUlimit(name string, soft, hard int64) (Ulimit, error) {
+	u := Ulimit{Name: strings.ToLower(name), Soft: soft, Hard: hard}
+	if _, ok := rlimitNames[u.Name]; !ok {
+		return Ulimit{}, errdefs.InvalidParameterf("invalid ulimit type: %s", name)
+	}
+	if soft > hard {
+		return Ulimit{}, errdefs.InvalidParameterf("ulimit soft limit must be less than or equal to hard limit: %d > %d", soft, hard)
+	}
+	return u, nil
+}
+
 // validateOptions checks the options of this file with Docker's wording.
 func validateOptions(cfg Config) error {
 	for _, u := range cfg.Ulimits {
-		if _, ok := rlimitNames[u.Name]; !ok {
-			return errdefs.InvalidParameterf("invalid ulimit type: %s", u.Name)
-		}
-		if u.Soft > u.Hard && u.Hard >= 0 {
-			return errdefs.InvalidParameterf("ulimit soft limit must be less than or equal to hard limit: %d > %d", u.Soft, u.Hard)
+		if _, err := NewUlimit(u.Name, u.Soft, u.Hard); err != nil {
+			return err
 		}
 	}
 	if a := cfg.OomScoreAdj; a != nil && (*a < -1000 || *a > 1000) {
@@ -220,10 +230,12 @@ func withInit(cfg Config, s *specs.Spec) {
 	})
 }
 
-// withDevices adds the user's device nodes and their cgroup rules.
+// withDevices adds the user's device nodes and their cgroup rules; a node
+// at a path already listed replaces the earlier one.
 func withDevices(cfg Config, s *specs.Spec) {
 	for _, d := range cfg.Devices {
 		mode, uid, gid := d.FileMode, d.UID, d.GID
+		s.Linux.Devices = slices.DeleteFunc(s.Linux.Devices, func(x specs.LinuxDevice) bool { return x.Path == d.Path })
 		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{
 			Path: d.Path, Type: d.Type, Major: d.Major, Minor: d.Minor, FileMode: &mode, UID: &uid, GID: &gid,
 		})

@@ -37,6 +37,8 @@ func cgroupResources(r Resources, h Host) *cgroups.Resources {
 		Memory:            r.Memory,
 		MemoryReservation: r.MemoryReservation,
 		CpuShares:         uint64(max(r.CPUShares, 0)),
+		CpusetCpus:        r.CpusetCpus,
+		CpusetMems:        r.CpusetMems,
 	}
 	if r.Memory > 0 && !h.NoSwapLimit {
 		out.MemorySwap = r.MemorySwap

@@ -30,7 +30,10 @@ type Options struct {
 	LogPath     string // json-file log; "" discards output
 	LogMaxSize  int64
 	LogMaxFiles int
-	Stdin, Tty  bool // not implemented yet
+	// Stdin keeps the container's stdin open for attach; Tty gives it a
+	// pty. Either makes the container interactive (interactive.go): it is
+	// held until Resume.
+	Stdin, Tty bool
 }
 
 // Client talks to one shim. It holds no connection: every call dials the
@@ -52,9 +55,6 @@ func newClient(stateDir string, pid int) *Client {
 // caller created; an exec failure (command not found, permission denied)
 // is an InvalidParameter error, anything else a System error.
 func Start(ctx context.Context, opts Options) (*Client, error) {
-	if opts.Tty || opts.Stdin {
-		return nil, errdefs.NotImplemented(errors.New("shim: tty and stdin are not implemented yet"))
-	}
 	if opts.ID == "" || opts.Spec == nil || opts.StateDir == "" {
 		return nil, errdefs.InvalidParameterf("shim: ID, Spec and StateDir are required")
 	}
@@ -97,6 +97,12 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 		"--log", opts.LogPath,
 		"--log-max-size", strconv.FormatInt(opts.LogMaxSize, 10),
 		"--log-max-files", strconv.Itoa(opts.LogMaxFiles),
+	}
+	if opts.Tty {
+		args = append(args, "--tty")
+	}
+	if opts.Stdin {
+		args = append(args, "--stdin")
 	}
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Dir = opts.StateDir

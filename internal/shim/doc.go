@@ -28,7 +28,10 @@
 // that does the rest with ~2 MB resident instead of ~10 MB: the steady
 // state is paid per container. monitor.go describes the hand-over; the Go
 // steady state in server.go remains for containers the monitor does not
-// cover and as the fallback if the exec fails.
+// cover and as the fallback if the exec fails. Interactive containers (a
+// tty or an open stdin) always stay in Go: the shim owns the pty master
+// or the stdin pipe and serves attach streams and resizes on its socket
+// (interactive.go).
 //
 // The shim decides no policy: restarts and removal belong to the daemon.
 package shim

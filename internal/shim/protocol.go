@@ -12,11 +12,20 @@ const (
 	opPid    = "pid"
 	opSignal = "signal"
 	opWait   = "wait"
+	// Interactive containers only (interactive.go).
+	opAttach = "attach"
+	opResize = "resize"
+	opResume = "resume"
 )
 
 type request struct {
 	Op     string `json:"op"`
 	Signal int    `json:"signal,omitempty"`
+	// attach
+	Stdin, Stdout, Stderr bool `json:",omitempty"`
+	CloseStdin            bool `json:",omitempty"` // EOF on the stream closes the container's stdin
+	// resize
+	Height, Width uint `json:",omitempty"`
 }
 
 type response struct {

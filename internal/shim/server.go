@@ -36,6 +36,7 @@ type shimArgs struct {
 	id, stateDir, logPath string
 	logMaxSize            int64
 	logMaxFiles           int
+	tty, stdin            bool // interactive: see interactive.go
 }
 
 // Main is the hidden `berth shim` role. It runs the container described by
@@ -50,6 +51,8 @@ func Main(args []string) int {
 	fs.StringVar(&a.logPath, "log", "", "")
 	fs.Int64Var(&a.logMaxSize, "log-max-size", 0, "")
 	fs.IntVar(&a.logMaxFiles, "log-max-files", 0, "")
+	fs.BoolVar(&a.tty, "tty", false, "")
+	fs.BoolVar(&a.stdin, "stdin", false, "")
 	exeFd := fs.Int(exeFdFlag[2:], -1, "")
 	startPipe := os.NewFile(3, "start")
 	report := func(res startResult) {
@@ -71,8 +74,10 @@ func Main(args []string) int {
 	// The shim has no terminal; a hangup of the session that started the
 	// daemon must not take it down. Caught and dropped rather than ignored:
 	// an ignored signal stays ignored in the container (a shell cannot
-	// even trap it), a caught one is reset to default by exec.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGPIPE)
+	// even trap it), a caught one is reset to default by exec. SIGINT too:
+	// a daemon started in the background by a script inherits it ignored
+	// and Go passes that on.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGINT)
 
 	s := &server{args: a, exited: make(chan struct{})}
 	if err := s.start(); err != nil {
@@ -84,8 +89,8 @@ func Main(args []string) int {
 	// monitor.go). What follows is the Go steady state, for containers the
 	// monitor does not handle or if the exec fails.
 	_ = s.execMonitor()
-	s.copyOutput("stdout", s.pipes[0])
-	s.copyOutput("stderr", s.pipes[1])
+	s.startCopies()
+	s.resumeLater()
 	debug.SetGCPercent(20)
 	debug.FreeOSMemory()
 	releaseText()
@@ -107,6 +112,7 @@ type server struct {
 	// monitorable: the C monitor's reduced teardown covers this container
 	// (see monitor.go).
 	monitorable bool
+	io          *stdio // interactive containers only
 
 	mu      sync.Mutex
 	stopped bool // container destroyed; guarded by mu
@@ -178,26 +184,33 @@ func (s *server) start() (retErr error) {
 	if err != nil {
 		return err
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return err
-	}
-	proc.Stdout, proc.Stderr = outW, errW
-	s.pipes = []*os.File{outR, errR}
-	defer func() {
-		outW.Close()
-		errW.Close()
-		if retErr != nil {
-			outR.Close()
-			errR.Close()
+	interactive := s.args.tty || s.args.stdin
+	afterStart := func() error { return nil }
+	if interactive {
+		after, cleanup, err := s.setupStdio(proc, s.args.tty, s.args.stdin)
+		if err != nil {
+			return err
 		}
-	}()
+		afterStart = after
+		defer func() {
+			if retErr != nil {
+				cleanup()
+			}
+		}()
+	}
+	if !s.args.tty {
+		if err := s.outputPipes(proc); err != nil {
+			return err
+		}
+		defer func() {
+			proc.Stdout.(*os.File).Close()
+			proc.Stderr.(*os.File).Close()
+			if retErr != nil {
+				s.pipes[0].Close()
+				s.pipes[1].Close()
+			}
+		}()
+	}
 
 	c, err := libcontainer.Create(filepath.Join(dir, runcDir), s.args.id, cfg)
 	if err != nil {
@@ -209,15 +222,29 @@ func (s *server) start() (retErr error) {
 		// Cloned: Destroy empties the manager's own map.
 		s.cgroups = maps.Clone(st.CgroupPaths)
 	}
-	if err := c.Run(proc); err != nil {
+	run := c.Run
+	if interactive {
+		run = c.Start // held until resume (interactive.go)
+	}
+	if err := run(proc); err != nil {
 		_ = c.Destroy()
 		s.removeCgroupParents()
 		return err
 	}
+	if err := afterStart(); err != nil {
+		_ = c.Signal(unix.SIGKILL)
+		_, _ = proc.Wait()
+		_ = c.Destroy()
+		s.removeCgroupParents()
+		return err
+	}
+	if s.args.tty {
+		s.pipes = []*os.File{s.io.console}
+	}
 	s.container, s.process = c, proc
 	// Hooks other than poststop have run by now; poststop ones run in
 	// Destroy, which only the Go steady state calls.
-	s.monitorable = (spec.Hooks == nil || len(spec.Hooks.Poststop) == 0) && cfg.IntelRdt == nil &&
+	s.monitorable = !interactive && (spec.Hooks == nil || len(spec.Hooks.Poststop) == 0) && cfg.IntelRdt == nil &&
 		cfg.Namespaces.IsPrivate(configs.NEWPID) && cfg.Namespaces.PathOf(configs.NEWPID) == ""
 	s.pid, err = proc.Pid()
 	if err == nil && s.args.logPath != "" {
@@ -235,6 +262,24 @@ func (s *server) start() (retErr error) {
 		s.removeCgroupParents()
 		return err
 	}
+	return nil
+}
+
+// outputPipes gives proc pipes for stdout and stderr; s.pipes holds the
+// read ends.
+func (s *server) outputPipes(proc *libcontainer.Process) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	proc.Stdout, proc.Stderr = outW, errW
+	s.pipes = []*os.File{outR, errR}
 	return nil
 }
 
@@ -274,6 +319,10 @@ func (s *server) run() {
 	for _, p := range s.pipes {
 		p.Close()
 	}
+	if s.io != nil {
+		s.io.endOutput()
+		s.io.closeStdin()
+	}
 	if s.log != nil {
 		_ = s.log.Close()
 	}
@@ -297,6 +346,10 @@ func (s *server) run() {
 
 	close(s.exited)
 	s.ln.Close()
+	if s.io != nil {
+		// Attached clients get the last output before the shim goes.
+		waitTimeout(&s.io.subsWG, 2*time.Second)
+	}
 	waitTimeout(&s.waiters, time.Second)
 }
 
@@ -336,11 +389,23 @@ func (s *server) serve() {
 func (s *server) handle(conn *net.UnixConn) {
 	defer conn.Close()
 	var req request
-	if err := json.NewDecoder(conn).Decode(&req); err != nil {
+	dec := json.NewDecoder(conn)
+	if err := dec.Decode(&req); err != nil {
 		return
 	}
 	var resp response
 	switch req.Op {
+	case opAttach:
+		s.attach(conn, dec.Buffered(), req)
+		return
+	case opResize:
+		if err := s.resize(uint16(req.Height), uint16(req.Width)); err != nil {
+			resp.Error, resp.Class = err.Error(), "system"
+		}
+	case opResume:
+		if err := s.resume(); err != nil {
+			resp.Error, resp.Class = err.Error(), "system"
+		}
 	case opPid:
 		resp.Pid = s.pid
 	case opSignal:
@@ -382,6 +447,9 @@ func newProcess(p *specs.Process) (*libcontainer.Process, error) {
 		Cwd:             p.Cwd,
 		NoNewPrivileges: &nnp,
 		Init:            true,
+	}
+	if p.ConsoleSize != nil {
+		lp.ConsoleWidth, lp.ConsoleHeight = uint16(p.ConsoleSize.Width), uint16(p.ConsoleSize.Height)
 	}
 	for _, g := range p.User.AdditionalGids {
 		lp.AdditionalGroups = append(lp.AdditionalGroups, int(g))

@@ -331,13 +331,6 @@ func TestFailedStartLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestStartRejectsTty(t *testing.T) {
-	_, err := Start(context.Background(), Options{ID: "x", StateDir: t.TempDir(), Tty: true})
-	if errdefs.ClassOf(err) != errdefs.ClassNotImplemented {
-		t.Errorf("err = %v", err)
-	}
-}
-
 func TestStartTwiceConflicts(t *testing.T) {
 	cfg, opts := newContainer(t, "sleep", "100")
 	c := startContainer(t, cfg, opts)
