@@ -68,8 +68,8 @@ func (f *fakeBackend) RunContainer(context.Context, string, io.Writer, io.Writer
 	return 0, errors.New("no containers here")
 }
 func (f *fakeBackend) MountContainer(context.Context, string) (string, error) { return "", nil }
-func (f *fakeBackend) UnmountContainer(context.Context, string) error          { return nil }
-func (f *fakeBackend) RemoveContainer(context.Context, string) error           { return nil }
+func (f *fakeBackend) UnmountContainer(context.Context, string) error         { return nil }
+func (f *fakeBackend) RemoveContainer(context.Context, string) error          { return nil }
 func (f *fakeBackend) TagImage(_ context.Context, id digest.Digest, ref string) error {
 	f.tags[ref] = id
 	return nil
