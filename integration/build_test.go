@@ -304,6 +304,13 @@ EOF
 	if code != 0 {
 		t.Fatalf("build - < Dockerfile: %d %s %s", code, out, stderr)
 	}
+	// -f -: the Dockerfile from stdin, the context from the directory.
+	if out, stderr, code := d.BerthInput(t, "FROM busybox\nCOPY README.md /r\n", "build", "-f", "-", "-t", "stdin-f", dir); code != 0 {
+		t.Fatalf("build -f - dir: %d %s %s", code, out, stderr)
+	}
+	if got, _, _ := d.Berth(t, "run", "--rm", "stdin-f", "cat", "/r"); strings.TrimSpace(got) != "yes" {
+		t.Fatalf("-f - image: %q", got)
+	}
 	var ctxTar bytes.Buffer
 	tw = tar.NewWriter(&ctxTar)
 	body := "FROM busybox\nCOPY f /f\n"
