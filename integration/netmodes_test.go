@@ -64,9 +64,10 @@ func TestNetworkModes(t *testing.T) {
 					t.Fatalf("bridge view lacks %q:\n%s", want, got)
 				}
 			}
-			// container:<name> shares the namespace.
-			if out := must(t, c, "run", "--rm", "--network", "container:"+name, "busybox", "cat", "/sys/class/net/eth0/address"); out != mac {
-				t.Fatalf("container mode sees %q, want %q", out, mac)
+			// container:<name> shares the namespace, the hostname and the
+			// hosts file.
+			if out := must(t, c, "run", "--rm", "--network", "container:"+name, "busybox", "sh", "-c", "cat /sys/class/net/eth0/address; hostname; grep db.test /etc/hosts"); out != mac+"\nh1\n10.9.9.9\tdb.test" {
+				t.Fatalf("container mode sees %q, want MAC %s, hostname h1 and the hosts entry", out, mac)
 			}
 			// --dns, --dns-search, --dns-option on the default bridge.
 			rc := must(t, c, "run", "--rm", "--dns", "10.1.2.3", "--dns-search", "corp.test", "--dns-option", "ndots:2", "busybox", "cat", "/etc/resolv.conf")
