@@ -127,4 +127,3 @@ func TestExitCodeFor(t *testing.T) {
 		}
 	}
 }
-
