@@ -178,7 +178,7 @@ func (m *Manager) EndpointSettings(id string) map[string]*apinet.EndpointSetting
 			es.EndpointID, es.IPAddress, es.IPPrefixLen, es.Gateway = ep.ID, ep.IP, ep.PrefixLen, ep.Gateway
 			es.MacAddress = apinet.HardwareAddr(ep.MAC)
 			if !n.Default {
-				es.DNSNames = append(es.DNSNames, sb.ID[:12])
+				es.DNSNames = append(es.DNSNames, shortID(sb.ID))
 			}
 		}
 		out[n.Name] = es

@@ -33,7 +33,7 @@ func (m *Manager) rebuildViewLocked() {
 				continue
 			}
 			v.nets[sb.ID] = append(v.nets[sb.ID], n.ID)
-			names := []string{sb.Name, sb.ID[:12]}
+			names := []string{sb.Name, shortID(sb.ID)}
 			if a := sb.attachment(n.ID); a != nil {
 				names = append(names, a.Config.Aliases...)
 			}

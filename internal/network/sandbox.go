@@ -268,8 +268,8 @@ func (m *Manager) Setup(ctx context.Context, spec SandboxSpec) (string, error) {
 		m.teardownLocked(ctx, sb)
 	}
 	path := filepath.Join(m.cfg.NetnsDir, spec.ID)
-	deleteNetns(path)
-	if err := createNetns(path); err != nil {
+	DeleteNetns(path)
+	if err := CreateNetns(path); err != nil {
 		return "", errdefs.System(err)
 	}
 	sb.NSPath, sb.Upstreams = path, spec.Upstreams
@@ -366,7 +366,7 @@ func (m *Manager) teardownLocked(ctx context.Context, sb *sandbox) {
 	}
 	sb.Endpoints = nil
 	if sb.NSPath != "" {
-		if err := deleteNetns(sb.NSPath); err != nil {
+		if err := DeleteNetns(sb.NSPath); err != nil {
 			m.log.Warn("removing netns", "container", sb.ID, "err", err)
 		}
 	}
