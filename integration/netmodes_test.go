@@ -21,6 +21,12 @@ func TestLegacyLinks(t *testing.T) {
 			out := must(t, c, "run", "--rm", "--link", web+":site", "busybox", "sh", "-c",
 				"grep -w site /etc/hosts; echo $SITE_PORT; echo $SITE_ENV_SECRET; echo $SITE_NAME; "+ncGet("site", 80))
 			ip := must(t, c, "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", web)
+			if c.name == "docker" {
+				// API 1.50 still carries the deprecated top-level fields.
+				if legacy := must(t, c, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", web); legacy != ip {
+					t.Fatalf("NetworkSettings.IPAddress %q, want %q", legacy, ip)
+				}
+			}
 			lines := strings.Split(out, "\n")
 			if len(lines) != 5 || !strings.HasPrefix(lines[0], ip+"\tsite ") || lines[1] != "tcp://"+ip+":80" ||
 				lines[2] != "s1" || !strings.HasSuffix(lines[3], "/site") || lines[4] != "linked" {
