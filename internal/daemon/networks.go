@@ -38,6 +38,9 @@ func newNetworkManager(ctx context.Context, cfg config.Config, log *slog.Logger,
 		if err != nil {
 			return nil, errdefs.InvalidParameterf("invalid default-address-pools base %q", p.Base)
 		}
+		if !base.Addr().Is4() || p.Size < base.Bits() || p.Size > 30 {
+			return nil, errdefs.InvalidParameterf("invalid default-address-pools entry base=%s,size=%d: size must be between the base's prefix length and 30", p.Base, p.Size)
+		}
 		pools = append(pools, ipam.PoolSpec{Base: base.Masked(), Size: p.Size})
 	}
 	prefix := cfg.NetPrefix
