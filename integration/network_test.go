@@ -99,6 +99,14 @@ func TestPublishedPorts(t *testing.T) {
 			if ps := must(t, c, "ps", "--format", "{{.Ports}}", "-f", "name="+name); !strings.Contains(ps, fmt.Sprintf("0.0.0.0:%d->80/tcp", p1)) {
 				t.Fatalf("ps ports %q", ps)
 			}
+			for _, f := range []string{"publish=80", "publish=80/tcp", "expose=99", "network=bridge"} {
+				if got := must(t, c, "ps", "-q", "--no-trunc", "--filter", f, "--filter", "name="+name); got == "" {
+					t.Fatalf("ps --filter %s: no match", f)
+				}
+			}
+			if got := must(t, c, "ps", "-q", "--filter", "publish=81", "--filter", "name="+name); got != "" {
+				t.Fatalf("ps --filter publish=81 matched %q", got)
+			}
 			// Hairpin: the container reaches its own published port
 			// through the host's address.
 			stdout, _, _ := c.run(t, "exec", name, "sh", "-c", ncGet(gw, p1))

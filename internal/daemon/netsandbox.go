@@ -11,6 +11,7 @@ import (
 	apicontainer "github.com/moby/moby/api/types/container"
 	apinet "github.com/moby/moby/api/types/network"
 
+	"berth/internal/backend"
 	"berth/internal/container"
 	"berth/internal/errdefs"
 	"berth/internal/network"
@@ -400,4 +401,48 @@ func (s *Containers) sharedHostname(snap *container.Snapshot) (string, string, b
 		return h, "", true
 	}
 	return other.Config.Hostname, other.Config.Domainname, true
+}
+
+// matchNetFilters applies ps's network, publish and expose filters.
+func (s *Containers) matchNetFilters(c *container.Snapshot, f backend.Filters) bool {
+	if vals := f["network"]; len(vals) > 0 {
+		ok := false
+		for name, es := range s.networkSettings(c).Networks {
+			if vals[name] || (es != nil && es.NetworkID != "" && anyMatch(vals, func(v string) bool { return strings.HasPrefix(es.NetworkID, v) })) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	portMatch := func(vals map[string]bool, ports func(apinet.Port) bool) bool {
+		for v := range vals {
+			if !strings.Contains(v, "/") {
+				v += "/tcp"
+			}
+			pr, err := apinet.ParsePortRange(v)
+			if err != nil {
+				continue
+			}
+			for p := range pr.All() {
+				if ports(p) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if vals := f["publish"]; len(vals) > 0 {
+		pm := s.networkSettings(c).Ports
+		if !portMatch(vals, func(p apinet.Port) bool { return len(pm[p]) > 0 }) {
+			return false
+		}
+	}
+	if vals := f["expose"]; len(vals) > 0 {
+		if !portMatch(vals, func(p apinet.Port) bool { _, ok := c.Config.ExposedPorts[p]; return ok }) {
+			return false
+		}
+	}
+	return true
 }
