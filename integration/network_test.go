@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -233,4 +234,47 @@ func portmapRules(t *testing.T, d *testutil.Daemon) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestIPTablesFallback drives publishing and isolation through the
+// iptables backend (used where the kernel lacks nf_tables).
+func TestIPTablesFallback(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if _, err := exec.LookPath("iptables-legacy"); err != nil {
+		t.Skip("no iptables-legacy")
+	}
+	if err := exec.Command("iptables-legacy", "-t", "nat", "-L", "-n").Run(); err != nil {
+		t.Skipf("legacy iptables unusable: %v", err)
+	}
+	d := testutil.StartDaemon(t, "--firewall-backend", "iptables")
+	d.ImportBusybox(t, "busybox")
+	c := clis(t, d)[0]
+	port := freePort(t)
+	name := testutil.UniqueName(t, "web")
+	must(t, c, append([]string{"run", "-d", "--name", name, "-p", fmt.Sprint(port, ":80"), "busybox"}, httpdCmd("via-iptables")...)...)
+	gw := must(t, c, "inspect", "-f", "{{.NetworkSettings.Networks.bridge.Gateway}}", name)
+	for _, addr := range []string{fmt.Sprint("127.0.0.1:", port), net.JoinHostPort(gw, fmt.Sprint(port))} {
+		if body, err := httpGet(t, addr); body != "via-iptables" {
+			t.Fatalf("GET %s: %q %v", addr, body, err)
+		}
+	}
+	save := func() string {
+		out, _ := exec.Command("iptables-legacy-save", "-t", "nat").Output()
+		return string(out)
+	}
+	if n := strings.Count(save(), fmt.Sprintf("--dport %d -j DNAT", port)); n != 1 {
+		t.Fatalf("%d DNAT rules for port %d", n, port)
+	}
+	d.Kill9(t)
+	d.Restart(t)
+	if n := strings.Count(save(), fmt.Sprintf("--dport %d -j DNAT", port)); n != 1 {
+		t.Fatalf("%d DNAT rules for port %d after kill -9 and restart", n, port)
+	}
+	if body, err := httpGet(t, fmt.Sprint("127.0.0.1:", port)); body != "via-iptables" {
+		t.Fatalf("after restart: %q %v", body, err)
+	}
+	must(t, c, "rm", "-f", name)
+	if strings.Contains(save(), fmt.Sprintf("--dport %d -j DNAT", port)) {
+		t.Fatalf("DNAT rule left after rm")
+	}
 }

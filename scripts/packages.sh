@@ -6,9 +6,11 @@
 #   gcc, libc6-dev: cgo (libcontainer's nsenter)
 #   iproute2, nftables: ip/nft to inspect what berth sets up; ip netns for the bench
 #   procps: ps, for the bench
+#   iptables: berth's firewall fallback where nf_tables is missing (and its test)
 set -euo pipefail
 
 BERTH_PACKAGES=(busybox-static libseccomp-dev pkg-config gcc libc6-dev iproute2 nftables ca-certificates procps)
+BERTH_PACKAGES+=(iptables)
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -20,6 +20,8 @@ var forbidden = map[string][]string{
 	"internal/runtime":   {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/container", "internal/storage"},
 	"internal/shim":      {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/container", "internal/storage"},
 	"internal/logger":    {"internal/api", "internal/cli", "internal/daemon", "internal/shim"},
+	// network sees sandboxes, never container records, images or runtimes.
+	"internal/network": {"internal/api", "internal/cli", "internal/daemon", "internal/container", "internal/image", "internal/runtime", "internal/shim", "internal/storage"},
 	// Leaves depend on nothing of berth's but errdefs.
 	"internal/errdefs":    {"internal/"},
 	"internal/safepath":   {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/archive", "internal/storage"},

@@ -53,7 +53,7 @@ func newNetworkManager(ctx context.Context, cfg config.Config, log *slog.Logger,
 	}
 	nc := network.Config{
 		Root: filepath.Join(cfg.DataRoot, "network"), NetnsDir: filepath.Join(cfg.ExecRoot, "netns"),
-		Prefix: prefix, DefaultBridge: cfg.Bridge, BIP: cfg.Bip, Pools: pools, DNS: dns,
+		Prefix: prefix, DefaultBridge: cfg.Bridge, BIP: cfg.Bip, Pools: pools, DNS: dns, Firewall: cfg.FirewallBackend,
 	}
 	emit := func(action string, n *network.Network, cid string) {
 		attrs := map[string]string{"name": n.Name, "type": n.Driver}

@@ -41,6 +41,9 @@ type Config struct {
 	// DNS are the upstream resolvers of the embedded DNS server; empty
 	// means the host's /etc/resolv.conf.
 	DNS []string
+	// Firewall is "nftables", "iptables" or "" (nftables where the kernel
+	// has nf_tables, else iptables).
+	Firewall string
 }
 
 // EventFunc is told about network create/destroy/connect/disconnect.
@@ -51,7 +54,7 @@ type Manager struct {
 	cfg     Config
 	log     *slog.Logger
 	drivers map[string]Driver
-	table   *portmap.Table
+	table   portmap.Firewall
 	events  EventFunc
 
 	mu        sync.Mutex
@@ -83,7 +86,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, drivers map[string]D
 			return nil, err
 		}
 	}
-	m := &Manager{cfg: cfg, log: log, drivers: drivers, table: portmap.New(cfg.Prefix), events: events,
+	var fw portmap.Firewall
+	switch cfg.Firewall {
+	case "nftables":
+		fw = portmap.New(cfg.Prefix)
+	case "iptables":
+		fw = portmap.NewIPTables(cfg.Prefix, "iptables-legacy")
+	case "":
+		fw = portmap.Detect(cfg.Prefix)
+	default:
+		return nil, errdefs.InvalidParameterf("unknown firewall backend %q (nftables, iptables)", cfg.Firewall)
+	}
+	m := &Manager{cfg: cfg, log: log, drivers: drivers, table: fw, events: events,
 		networks: map[string]*Network{}, pools: map[string]*ipam.Pool{}, sandboxes: map[string]*sandbox{}}
 	if err := m.load(ctx); err != nil {
 		return nil, err
