@@ -69,7 +69,7 @@ func TestIPTablesApply(t *testing.T) {
 		t.Fatalf("%d DNAT rules after two applies", n)
 	}
 	ipt.Delete()
-	out, _ = exec.Command(bin+"-save").CombinedOutput()
+	out, _ = exec.Command(bin + "-save").CombinedOutput()
 	if strings.Contains(string(out), ipt.Name) {
 		t.Fatalf("chains left after Delete:\n%s", out)
 	}
