@@ -97,7 +97,19 @@ func TestStaticAddressAndMAC(t *testing.T) {
 	for _, c := range clis(t, d) {
 		t.Run(c.name, func(t *testing.T) {
 			n := testutil.UniqueName(t, "static")
-			must(t, c, "network", "create", "--subnet", subnet, "--ip-range", fmt.Sprintf("%d.%d.%d.32/27", a[0], a[1], a[2]+9), n)
+			brName := d.NetPrefix + "-" + c.name[:2]
+			gw := fmt.Sprintf("%d.%d.%d.254", a[0], a[1], a[2]+9)
+			must(t, c, "network", "create", "--subnet", subnet, "--gateway", gw, "--ip-range", fmt.Sprintf("%d.%d.%d.32/27", a[0], a[1], a[2]+9),
+				"-o", "com.docker.network.bridge.name="+brName, n)
+			if got := must(t, c, "network", "inspect", "-f", `{{range .IPAM.Config}}{{.Gateway}}{{end}} {{index .Options "com.docker.network.bridge.name"}}`, n); got != gw+" "+brName {
+				t.Fatalf("network inspect: %q", got)
+			}
+			if links, _ := d.NetLeftovers(); !strings.Contains(strings.Join(links, ","), brName) {
+				t.Fatalf("bridge %s missing: %v", brName, links)
+			}
+			if route := must(t, c, "run", "--rm", "--network", n, "busybox", "ip", "route"); !strings.Contains(route, "default via "+gw) {
+				t.Fatalf("route via --gateway: %q", route)
+			}
 			out := must(t, c, "run", "--rm", "--network", n, "--ip", ip, "--mac-address", "92:d0:c6:0a:29:33", "busybox", "sh", "-c",
 				"ip -4 addr show eth0 | grep -o 'inet [0-9./]*'; cat /sys/class/net/eth0/address")
 			if out != "inet "+ip+"/24\n92:d0:c6:0a:29:33" {

@@ -47,13 +47,9 @@ func newNetworkManager(ctx context.Context, cfg config.Config, log *slog.Logger,
 	if prefix == "" {
 		prefix = "berth"
 	}
-	var dns []string
-	for _, d := range cfg.DNS {
-		dns = append(dns, d)
-	}
 	nc := network.Config{
 		Root: filepath.Join(cfg.DataRoot, "network"), NetnsDir: filepath.Join(cfg.ExecRoot, "netns"),
-		Prefix: prefix, DefaultBridge: cfg.Bridge, BIP: cfg.Bip, Pools: pools, DNS: dns, Firewall: cfg.FirewallBackend,
+		Prefix: prefix, DefaultBridge: cfg.Bridge, BIP: cfg.Bip, Pools: pools, DNS: cfg.DNS, Firewall: cfg.FirewallBackend,
 	}
 	emit := func(action string, n *network.Network, cid string) {
 		attrs := map[string]string{"name": n.Name, "type": n.Driver}

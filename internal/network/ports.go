@@ -1,7 +1,6 @@
 package network
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"sort"
@@ -233,5 +232,3 @@ func (m *Manager) userNetworkLocked(sb *sandbox) bool {
 	}
 	return false
 }
-
-var _ = fmt.Sprint
