@@ -136,7 +136,7 @@ func TestUserNetworks(t *testing.T) {
 			must(t, c, "network", "create", "--internal", other)
 			db := testutil.UniqueName(t, "db")
 			must(t, c, "run", "-d", "--name", db, "--network", app, "--network-alias", "cache", "busybox", "nc", "-ll", "-p", "6379", "-e", "cat")
-			for _, host := range []string{db, "cache"} {
+			for _, host := range []string{db, "cache", db + "." + app} {
 				out := must(t, c, "run", "--rm", "--network", app, "busybox", "sh", "-c", "echo ping-"+host+" | nc -w 3 "+host+" 6379")
 				if out != "ping-"+host {
 					t.Fatalf("via %s: %q", host, out)

@@ -43,8 +43,11 @@ func (m *Manager) rebuildViewLocked() {
 				v.names[n.ID] = byName
 			}
 			for _, nm := range names {
-				nm = strings.ToLower(nm)
-				byName[nm] = append(byName[nm], ep.IP)
+				// Also "<name>.<network>", as Docker answers.
+				for _, full := range []string{nm, nm + "." + n.Name} {
+					full = strings.ToLower(full)
+					byName[full] = append(byName[full], ep.IP)
+				}
 			}
 			v.reverse[ep.IP] = append(v.reverse[ep.IP], sb.Name+"."+n.Name)
 		}
