@@ -66,8 +66,11 @@ func (s *Containers) setupNetwork(ctx context.Context, snap *container.Snapshot)
 		if err != nil {
 			return "", err
 		}
+		if other.ID == snap.ID {
+			return "", errdefs.InvalidParameterf("cannot join own network")
+		}
 		if !other.State.IsRunning() {
-			return "", errdefs.Conflictf("cannot join network namespace of a non running container: %s", trimSlash(other.Name))
+			return "", errdefs.Conflictf("cannot join network of a non running container: %s", other.ID)
 		}
 		if other.HostConfig.NetworkMode == "host" {
 			return "host", nil
