@@ -156,6 +156,15 @@ func TestUserNetworks(t *testing.T) {
 			if out := must(t, c, "run", "--rm", "--network", other, "busybox", "sh", "-c", "echo hi | nc -w 3 db2 6379"); out != "hi" {
 				t.Fatalf("after connect: %q", out)
 			}
+			// A running container of the default bridge that joins app gets
+			// the embedded DNS.
+			cl := testutil.UniqueName(t, "client")
+			must(t, c, "run", "-d", "--name", cl, "busybox", "sleep", "60")
+			must(t, c, "network", "connect", app, cl)
+			if out := must(t, c, "exec", cl, "sh", "-c", "echo late | nc -w 3 "+db+" 6379"); out != "late" {
+				t.Fatalf("after connecting a running container: %q", out)
+			}
+			must(t, c, "rm", "-f", cl)
 			insp := must(t, c, "network", "inspect", "-f", "{{range .Containers}}{{.Name}}{{end}}", other)
 			if insp != db {
 				t.Fatalf("network inspect containers %q", insp)

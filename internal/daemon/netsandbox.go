@@ -449,3 +449,19 @@ func (s *Containers) matchNetFilters(c *container.Snapshot, f backend.Filters) b
 	}
 	return true
 }
+
+// refreshEtcFiles rewrites a running container's /etc/hosts and
+// /etc/resolv.conf after a network connect or disconnect (a user network
+// brings the embedded DNS). The files are rewritten in place: they are
+// bind-mounted, and a rename would leave the container the old inode.
+func (s *Containers) refreshEtcFiles(snap *container.Snapshot) {
+	if !snap.State.IsRunning() || strings.HasPrefix(string(snap.HostConfig.NetworkMode), "container:") || snap.HostConfig.NetworkMode == "host" {
+		return
+	}
+	_, hosts, resolv := s.etcFiles(snap)
+	for path, data := range map[string][]byte{snap.HostsPath: hosts, snap.ResolvConfPath: resolv} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			s.log.Warn("updating container file", "container", snap.ID, "path", path, "err", err)
+		}
+	}
+}

@@ -213,7 +213,11 @@ func (s *Networks) Connect(ctx context.Context, ref string, req apinet.ConnectRe
 	if c.State.Status == container.StatusRemoving || c.State.Status == container.StatusDead {
 		return errdefs.Conflictf("container %s is marked for removal", c.ID)
 	}
-	return s.mgr.Connect(ctx, ref, c.ID, c.Name, req.EndpointConfig)
+	if err := s.mgr.Connect(ctx, ref, c.ID, c.Name, req.EndpointConfig); err != nil {
+		return err
+	}
+	s.containers.refreshEtcFiles(c)
+	return nil
 }
 
 // Disconnect detaches a container from a network.
@@ -225,5 +229,9 @@ func (s *Networks) Disconnect(ctx context.Context, ref string, req apinet.Discon
 		}
 		return err
 	}
-	return s.mgr.Disconnect(ctx, ref, c.ID, req.Force)
+	if err := s.mgr.Disconnect(ctx, ref, c.ID, req.Force); err != nil {
+		return err
+	}
+	s.containers.refreshEtcFiles(c)
+	return nil
 }
