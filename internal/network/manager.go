@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, drivers map[string]D
 	m.restoreSandboxes()
 	m.mu.Lock()
 	err := m.applyLocked()
-	m.mu.Unlock()
+	m.unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (m *Manager) addNetworkLocked(ctx context.Context, n *Network) error {
 // follows a changed --bip or --bridge for the default network.
 func (m *Manager) ensurePredefined(ctx context.Context) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	have := map[string]*Network{}
 	for _, n := range m.networks {
 		if n.Predefined() {
@@ -308,20 +308,22 @@ func (m *Manager) Close() {
 }
 
 // lookupLocked finds a network by full ID, name, or unique ID prefix.
-func (m *Manager) lookupLocked(ref string) (*Network, error) {
+func (m *Manager) lookupLocked(ref string) (*Network, error) { return lookupIn(m.networks, ref) }
+
+func lookupIn(networks map[string]*Network, ref string) (*Network, error) {
 	if ref == "" {
 		return nil, errdefs.NotFoundf("network %s not found", ref)
 	}
-	if n := m.networks[ref]; n != nil {
+	if n := networks[ref]; n != nil {
 		return n, nil
 	}
-	for _, n := range m.networks {
+	for _, n := range networks {
 		if n.Name == ref {
 			return n, nil
 		}
 	}
 	var found *Network
-	for id, n := range m.networks {
+	for id, n := range networks {
 		if strings.HasPrefix(id, ref) {
 			if found != nil {
 				return nil, errdefs.InvalidParameterf("network %s is ambiguous (%d matches found based on ID prefix)", ref, 2)
@@ -337,9 +339,7 @@ func (m *Manager) lookupLocked(ref string) (*Network, error) {
 
 // Lookup returns a copy of a network's record.
 func (m *Manager) Lookup(ref string) (Network, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, err := m.lookupLocked(ref)
+	n, err := lookupIn(m.snap().networks, ref)
 	if err != nil {
 		return Network{}, err
 	}
@@ -348,9 +348,7 @@ func (m *Manager) Lookup(ref string) (Network, error) {
 
 // DefaultBridgeName is the default network's Linux bridge ("" when none).
 func (m *Manager) DefaultBridgeName() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, n := range m.networks {
+	for _, n := range m.snap().networks {
 		if n.Default {
 			return n.Bridge
 		}

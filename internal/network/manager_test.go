@@ -71,15 +71,15 @@ func TestManagerLifecycle(t *testing.T) {
 		}
 	}
 	subnet := netip.MustParsePrefix("10.254.90.0/24")
-	req := apinet.CreateRequest{Name: "a", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: subnet}}}}
+	req := apinet.CreateRequest{Name: "xa", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: subnet}}}}
 	if _, err := m.Create(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	req.Name = "b"
+	req.Name = "xb"
 	if _, err := m.Create(ctx, req); errdefs.ClassOf(err) != errdefs.ClassForbidden || !strings.Contains(err.Error(), "Pool overlaps with other one on this address space") {
 		t.Fatalf("overlap: %v", err)
 	}
-	if err := m.Configure("c1", "/one", "a", nil, nil); err != nil {
+	if err := m.Configure("c1", "/one", "xa", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	p80, _ := apinet.PortFrom(80, apinet.TCP)
@@ -88,30 +88,30 @@ func TestManagerLifecycle(t *testing.T) {
 		t.Fatalf("Setup: %q %v", path, err)
 	}
 	eps := m.EndpointSettings("c1")
-	ip1 := eps["a"].IPAddress
-	if !subnet.Contains(ip1) || eps["a"].Gateway.String() != "10.254.90.1" {
-		t.Fatalf("endpoint %+v", eps["a"])
+	ip1 := eps["xa"].IPAddress
+	if !subnet.Contains(ip1) || eps["xa"].Gateway.String() != "10.254.90.1" {
+		t.Fatalf("endpoint %+v", eps["xa"])
 	}
 	if pm := m.PortMap("c1"); len(pm[p80]) != 1 || pm[p80][0].HostPort == "0" {
 		t.Fatalf("ports %v", pm)
 	}
-	if err := m.Remove(ctx, "a"); errdefs.ClassOf(err) != errdefs.ClassForbidden || !strings.Contains(err.Error(), "has active endpoints") {
+	if err := m.Remove(ctx, "xa"); errdefs.ClassOf(err) != errdefs.ClassForbidden || !strings.Contains(err.Error(), "has active endpoints") {
 		t.Fatalf("remove with endpoints: %v", err)
 	}
 	// A restarted manager takes the live sandbox back: its address is not
 	// handed out again.
 	m.Close()
 	m = newManager(t, cfg, rec)
-	if got := m.EndpointSettings("c1")["a"].IPAddress; got != ip1 {
+	if got := m.EndpointSettings("c1")["xa"].IPAddress; got != ip1 {
 		t.Fatalf("after restart: %s, want %s", got, ip1)
 	}
-	if err := m.Configure("c2", "/two", "a", nil, nil); err != nil {
+	if err := m.Configure("c2", "/two", "xa", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Setup(ctx, network.SandboxSpec{ID: "c2"}); err != nil {
 		t.Fatal(err)
 	}
-	if ip2 := m.EndpointSettings("c2")["a"].IPAddress; ip2 == ip1 {
+	if ip2 := m.EndpointSettings("c2")["xa"].IPAddress; ip2 == ip1 {
 		t.Fatalf("address %s handed out twice", ip1)
 	}
 	m.Forget(ctx, "c1")
@@ -119,13 +119,13 @@ func TestManagerLifecycle(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("netns %s left: %v", path, err)
 	}
-	if err := m.Remove(ctx, "a"); err != nil {
+	if err := m.Remove(ctx, "xa"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Lookup("a"); !errdefs.IsNotFound(err) {
+	if _, err := m.Lookup("xa"); !errdefs.IsNotFound(err) {
 		t.Fatalf("lookup removed: %v", err)
 	}
-	want := "create a,connect a,connect a,disconnect a,disconnect a,destroy a"
+	want := "create xa,connect xa,connect xa,disconnect xa,disconnect xa,destroy xa"
 	if got := strings.Join(rec.got, ","); got != want {
 		t.Fatalf("events %s, want %s", got, want)
 	}
