@@ -37,7 +37,6 @@ func New(b Backends, v Versions) *Server {
 	s.imageRoutes()
 	s.volumeRoutes()
 	s.fsRoutes()
-	s.dfRoutes()
 	return s
 }
 

@@ -182,7 +182,6 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
 	)
-	root.AddCommand(fsCommands(c)...)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
 		Short: "Run the berth daemon",
@@ -192,6 +191,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		},
 		DisableFlagParsing: true,
 	})
+	addFSCommands(root, c)
 	root.SetFlagErrorFunc(flagErrorFunc)
 	setupHelp(root)
 	return root

@@ -73,7 +73,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	d.Images = &Images{store: imgs, containers: store, events: bus}
 	d.Volumes = vols
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
-	d.System.usage = &diskUsage{containers: d.Containers, images: d.Images, volumes: vols}
 	d.Containers.restore(ctx)
 	return d, nil
 }

@@ -36,7 +36,6 @@ type System struct {
 	containers *container.Store
 	images     *image.Store
 	events     *events.Bus
-	usage      *diskUsage // GET /system/df (df.go)
 }
 
 func kernelVersion() string {
