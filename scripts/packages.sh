@@ -6,9 +6,13 @@
 #   gcc, libc6-dev: cgo (libcontainer's nsenter)
 #   iproute2, nftables: ip/nft to inspect what berth sets up; ip netns for the bench
 #   procps: ps, for the bench
+#   docker-registry: CNCF distribution, the local registries the pull/push tests start
+#     (its packaged service, if started, listens on :5000; tests use their own free ports)
 set -euo pipefail
 
-BERTH_PACKAGES=(busybox-static libseccomp-dev pkg-config gcc libc6-dev iproute2 nftables ca-certificates procps)
+BERTH_PACKAGES=(busybox-static libseccomp-dev pkg-config gcc libc6-dev iproute2 nftables ca-certificates procps docker-registry)
+
+BERTH_PACKAGES+=(skopeo) # skopeo: docker-archive/OCI interop tests of save and load
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -18,9 +18,10 @@ echo "== installing packages"
 bash scripts/packages.sh
 
 echo "== building bin/berth"
-tags=()
-pkg-config --exists libseccomp && tags=(-tags seccomp)
-go build "${tags[@]}" -o bin/berth ./cmd/berth
+# Static, like runc's release builds: the same binary is the --init of any image.
+tags=(-tags osusergo,netgo)
+pkg-config --exists libseccomp && tags=(-tags osusergo,netgo,seccomp)
+go build "${tags[@]}" -ldflags=-extldflags=-static -o bin/berth ./cmd/berth
 
 tmp=$(mktemp -d)
 if [[ ${BERTH_TEMP_ROOTS:-} == 1 ]]; then

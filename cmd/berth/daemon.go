@@ -30,14 +30,16 @@ var flagKeys = map[string]string{
 	"data-root": "data-root", "exec-root": "exec-root", "host": "hosts", "cgroup-parent": "cgroup-parent",
 	"log-level": "log-level", "debug": "debug", "storage-driver": "storage-driver", "log-driver": "log-driver",
 	"log-opt": "log-opts", "live-restore": "live-restore", "group": "group", "registry-mirror": "registry-mirrors",
-	"insecure-registry": "insecure-registries", "bip": "bip", "dns": "dns", "dns-opt": "dns-opts",
+	"insecure-registry": "insecure-registries", "registry-certs-dir": "registry-certs-dir", "bip": "bip", "dns": "dns", "dns-opt": "dns-opts",
 	"dns-search": "dns-search", "label": "labels", "shutdown-timeout": "shutdown-timeout",
+	"init": "init", "init-path": "init-path",
+	"bridge": "bridge", "default-address-pool": "default-address-pools",
 }
 
 func runDaemon(args []string) int {
 	cfg := config.Default()
 	var configFile, pidFile string
-	var logOpts []string
+	var logOpts, addrPools []string
 	liveRestore := true
 	cmd := &cobra.Command{
 		Use:           "berth daemon [OPTIONS]",
@@ -67,6 +69,14 @@ func runDaemon(args []string) int {
 					fileCfg.LogOpts[k] = v
 				}
 			}
+			if cmd.Flags().Changed("default-address-pool") {
+				pools, err := parseAddressPools(addrPools)
+				if err != nil {
+					return err
+				}
+				fileCfg.DefaultAddressPools = pools
+			}
+			fileCfg.NetPrefix = cfg.NetPrefix
 			if fileCfg.Debug {
 				fileCfg.LogLevel = "debug"
 			}
@@ -89,12 +99,20 @@ func runDaemon(args []string) int {
 	f.StringVarP(&pidFile, "pidfile", "p", "", "Path to use for daemon PID file (default <exec-root>/berth.pid)")
 	f.StringSliceVar(&cfg.RegistryMirrors, "registry-mirror", nil, "Preferred registry mirror")
 	f.StringSliceVar(&cfg.InsecureRegistries, "insecure-registry", nil, "Enable insecure registry communication")
+	f.StringVar(&cfg.RegistryCertsDir, "registry-certs-dir", "", "Directory of per-registry CA certificates (<host:port>/ca.crt; default /etc/berth/certs.d)")
+	_ = f.MarkHidden("registry-certs-dir")
 	f.StringVar(&cfg.Bip, "bip", "", "Specify default-bridge IP")
 	f.StringSliceVar(&cfg.DNS, "dns", nil, "DNS server to use")
 	f.StringSliceVar(&cfg.DNSOptions, "dns-opt", nil, "DNS options to use")
 	f.StringSliceVar(&cfg.DNSSearch, "dns-search", nil, "DNS search domains to use")
 	f.StringSliceVar(&cfg.Labels, "label", nil, "Set key=value labels to the daemon")
 	f.IntVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "Default shutdown timeout in seconds")
+	f.BoolVar(&cfg.Init, "init", false, "Run an init in the container to forward signals and reap processes")
+	f.StringVar(&cfg.InitPath, "init-path", "", "Path to the docker-init binary")
+	f.StringVarP(&cfg.Bridge, "bridge", "b", "", `Attach containers to a network bridge (default "berth0"; "none" disables the default network)`)
+	f.StringArrayVar(&addrPools, "default-address-pool", nil, "Default address pools for node specific local networks (base=CIDR,size=N)")
+	f.StringVar(&cfg.NetPrefix, "net-prefix", "", "Prefix of berth's nftables table and link names (tests)")
+	f.MarkHidden("net-prefix")
 	cmd.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -140,10 +158,16 @@ func overlayFlags(flags *pflag.FlagSet, file, fromFlags config.Config) config.Co
 	set("group", func() { out.Group = fromFlags.Group })
 	set("registry-mirror", func() { out.RegistryMirrors = fromFlags.RegistryMirrors })
 	set("insecure-registry", func() { out.InsecureRegistries = fromFlags.InsecureRegistries })
+	set("registry-certs-dir", func() { out.RegistryCertsDir = fromFlags.RegistryCertsDir })
 	set("bip", func() { out.Bip = fromFlags.Bip })
 	set("dns", func() { out.DNS = fromFlags.DNS })
 	set("label", func() { out.Labels = fromFlags.Labels })
 	set("shutdown-timeout", func() { out.ShutdownTimeout = fromFlags.ShutdownTimeout })
+	set("init", func() { out.Init = fromFlags.Init })
+	set("init-path", func() { out.InitPath = fromFlags.InitPath })
+	set("bridge", func() { out.Bridge = fromFlags.Bridge })
+	set("dns-opt", func() { out.DNSOptions = fromFlags.DNSOptions })
+	set("dns-search", func() { out.DNSSearch = fromFlags.DNSSearch })
 	return out
 }
 
@@ -200,7 +224,8 @@ func serve(ctx context.Context, cfg config.Config, pidFile string) error {
 		return err
 	}
 	defer d.Close()
-	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes},
+	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes,
+		Distribution: d.Distribution, ImageArchive: d.Images, DiskUsage: d.DiskUsage, Networks: d.Networks},
 		api.Versions{Max: daemon.MaxAPIVersion, Min: daemon.MinAPIVersion, Server: "Berth/" + daemon.Version + " (linux)"})
 	log.Info("API listening", "hosts", strings.Join(hosts, ","), "data-root", cfg.DataRoot, "version", daemon.Version)
 	errc := make(chan error, len(listeners))

@@ -16,6 +16,9 @@ import (
 )
 
 func main() {
+	if runtime.IsInitRole(os.Args[0]) {
+		os.Exit(runtime.RunInit(os.Args[1:])) // --init: PID 1 in a container
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "init":

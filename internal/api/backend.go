@@ -57,4 +57,10 @@ type Backends struct {
 	System     SystemBackend
 	Events     EventsBackend
 	Volumes    VolumeBackend
+	// Distribution serves pull, push, /auth and search; nil answers 501.
+	Distribution DistributionBackend
+	// ImageArchive serves save, load and history (nil: not supported).
+	ImageArchive ImageArchiveBackend
+	DiskUsage    DiskUsageBackend
+	Networks     NetworkBackend
 }

@@ -50,7 +50,7 @@ func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.b.Containers.Create(r.Context(), r.URL.Query().Get("name"), req.Config, req.HostConfig)
+	res, err := s.createContainer(r.Context(), r.URL.Query().Get("name"), req)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Server) getContainerJSON(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, legacyNetworkSettings(r.Context(), resp))
 	return nil
 }
 

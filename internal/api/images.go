@@ -20,14 +20,20 @@ func (s *Server) imageRoutes() {
 		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/json"); ok {
 			return s.getImageJSON(w, r, name)
 		}
+		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/history"); ok {
+			return s.getImageHistory(w, r, name)
+		}
+		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/get"); ok {
+			return s.getImagesGet(w, r, []string{name})
+		}
 		return errdefs.NotFoundf("page not found")
 	})
 	s.handle("POST /images/{rest...}", func(w http.ResponseWriter, r *http.Request) error {
 		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/tag"); ok {
 			return s.postImageTag(w, r, name)
 		}
-		if _, ok := strings.CutSuffix(r.PathValue("rest"), "/push"); ok {
-			return errdefs.NotImplemented(errorString("push is not supported yet"))
+		if name, ok := strings.CutSuffix(r.PathValue("rest"), "/push"); ok {
+			return s.postImagePush(w, r, name)
 		}
 		return errdefs.NotFoundf("page not found")
 	})
@@ -56,7 +62,7 @@ func (s *Server) getImageJSON(w http.ResponseWriter, r *http.Request, name strin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, s.shapeImageInspect(r, resp))
 	return nil
 }
 
@@ -78,12 +84,12 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// postImagesCreate serves import (fromSrc=-, body is the tar). Pull
-// (fromImage) belongs to the distribution work and answers NotImplemented.
+// postImagesCreate serves import (fromSrc=-, body is the tar) and pull
+// (fromImage, distribution.go).
 func (s *Server) postImagesCreate(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if q.Get("fromImage") != "" {
-		return errdefs.NotImplemented(errorString("pulling images is not supported by this berth daemon yet: import an image with `berth import`"))
+		return s.postImagesPull(w, r)
 	}
 	src := q.Get("fromSrc")
 	if src == "" {

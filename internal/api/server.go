@@ -35,7 +35,10 @@ func New(b Backends, v Versions) *Server {
 	s.updateRoutes()
 	s.execRoutes()
 	s.imageRoutes()
+	s.imageArchiveRoutes()
 	s.volumeRoutes()
+	s.distributionRoutes()
+	s.networkRoutes()
 	s.fsRoutes()
 	return s
 }

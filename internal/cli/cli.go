@@ -181,7 +181,9 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newContainerCommand(c), newImageCommand(c), newVolumeCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
+		newPullCommand(c), newPushCommand(c), newLoginCommand(c), newLogoutCommand(c), newSearchCommand(c),
 	)
+	root.AddCommand(newNetworkCommand(c), newPortCommand(c))
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
 		Short: "Run the berth daemon",
@@ -191,6 +193,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		},
 		DisableFlagParsing: true,
 	})
+	addImageArchiveCommands(root, c)
 	addFSCommands(root, c)
 	root.SetFlagErrorFunc(flagErrorFunc)
 	setupHelp(root)

@@ -46,6 +46,9 @@ type containerOptions struct {
 	pidsLimit    int64
 	network      string
 	netAliases   []string
+	links        []string
+	ipv4         string
+	macAddress   string
 	cgroupParent string
 	cgroupns     string
 	readOnly     bool
@@ -132,6 +135,9 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.StringVar(&o.network, "net", "", "Connect a container to a network")
 	_ = f.MarkHidden("net")
 	listVar(f, &o.netAliases, "network-alias", "Add network-scoped alias for the container")
+	listVar(f, &o.links, "link", "Add link to another container")
+	f.StringVar(&o.ipv4, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	f.StringVar(&o.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 	f.StringVar(&o.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container")
 	f.StringVar(&o.cgroupns, "cgroupns", "", `Cgroup namespace to use (host|private)`)
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
@@ -202,6 +208,13 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 	}
 	if o.autoRemove && restart.Name != "" && restart.Name != container.RestartPolicyDisabled {
 		return nil, fmt.Errorf("conflicting options: cannot specify both --restart and --rm")
+	}
+	if err := validateNamespaceModes(o); err != nil {
+		return nil, err
+	}
+	securityOpts, err := parseSecurityOpts(o.securityOpt)
+	if err != nil {
+		return nil, err
 	}
 	sysctls, err := parseKeyValueMap("sysctl", o.sysctls)
 	if err != nil {
@@ -353,6 +366,7 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 		ContainerIDFile: o.cidFile,
 		LogConfig:       container.LogConfig{Type: o.logDriver, Config: logOpts},
 		NetworkMode:     container.NetworkMode(netMode),
+		Links:           o.links,
 		PortBindings:    bindings,
 		RestartPolicy:   restart,
 		AutoRemove:      o.autoRemove,
@@ -372,7 +386,7 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 		Privileged:      o.privileged,
 		PublishAllPorts: o.publishAll,
 		ReadonlyRootfs:  o.readOnly,
-		SecurityOpt:     o.securityOpt,
+		SecurityOpt:     securityOpts,
 		StorageOpt:      storageOpts,
 		Tmpfs:           tmpfs,
 		UTSMode:         container.UTSMode(o.utsMode),
@@ -386,7 +400,11 @@ func parseContainerOptions(flags *pflag.FlagSet, o *containerOptions) (*containe
 		b := o.init
 		hc.Init = &b
 	}
-	return &containerConfig{Config: cfg, HostConfig: hc, NetworkingConfig: networkingFor(netMode, o.netAliases)}, nil
+	nc, err := networkingFor(netMode, o.netAliases, o.ipv4, o.macAddress)
+	if err != nil {
+		return nil, err
+	}
+	return &containerConfig{Config: cfg, HostConfig: hc, NetworkingConfig: nc}, nil
 }
 
 func (o *containerOptions) healthConfig() (*container.HealthConfig, error) {

@@ -10,10 +10,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
-	"github.com/moby/moby/client/pkg/jsonmessage"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -52,7 +49,7 @@ func newCreateCommand(c *berthCLI) *cobra.Command {
 func runCreate(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *createOptions, copts *containerOptions) error {
 	cfg, err := parseContainerOptions(flags, copts)
 	if err != nil {
-		return runStatusError("create", c.userError(err))
+		return flagStatusError("create", err)
 	}
 	api, err := c.client()
 	if err != nil {
@@ -65,6 +62,12 @@ func runCreate(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *cre
 	}
 	fmt.Fprintln(c.out, id)
 	return nil
+}
+
+// flagStatusError is a flag that does not parse: always 125, as the
+// Docker CLI reports it, whatever the message says.
+func flagStatusError(cmd string, err error) error {
+	return statusError{status: fmt.Sprintf("berth: %s\n\nRun 'berth %s --help' for more information", err, cmd), code: 125}
 }
 
 // runStatusError mirrors the Docker CLI's mapping of run/create failures:
@@ -156,20 +159,11 @@ func familiarRef(s string) string {
 }
 
 func pullImage(ctx context.Context, c *berthCLI, api *client.Client, ref string, opts *createOptions, platform *ocispec.Platform) error {
-	po := client.ImagePullOptions{}
-	if platform != nil {
-		po.Platforms = []ocispec.Platform{*platform}
-	}
-	resp, err := api.ImagePull(ctx, ref, po)
-	if err != nil {
-		return err
-	}
-	defer resp.Close()
 	out := c.err
 	if opts.quiet {
 		out = io.Discard
 	}
-	return jsonmessage.DisplayJSONMessagesStream(resp, out, 0, false, nil)
+	return pullStream(ctx, c, api, ref, false, platform, out)
 }
 
 func parsePlatform(s string) (ocispec.Platform, error) {
@@ -189,16 +183,4 @@ func parsePlatform(s string) (ocispec.Platform, error) {
 		return p, fmt.Errorf("%q: invalid platform format", s)
 	}
 	return p, nil
-}
-
-// networkingFor builds the endpoint settings for a user-defined network
-// when aliases or a static address were asked for.
-func networkingFor(mode string, aliases []string) *network.NetworkingConfig {
-	nm := container.NetworkMode(mode)
-	if len(aliases) == 0 || !nm.IsUserDefined() {
-		return &network.NetworkingConfig{}
-	}
-	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-		mode: {Aliases: aliases},
-	}}
 }

@@ -17,6 +17,7 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
 	)
+	cmd.AddCommand(newPortCommand(c))
 	cmd.AddCommand(fsContainerCommands(c)...)
 	return cmd
 }
@@ -30,8 +31,9 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 	rm.Aliases = []string{"remove"}
 	cmd.AddCommand(
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
-		withAliasGroup(rm, "rmi"), newTagCommand(c),
+		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
 	)
+	cmd.AddCommand(imageArchiveSubcommands(c)...)
 	return cmd
 }
 

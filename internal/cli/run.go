@@ -53,7 +53,7 @@ func newRunCommand(c *berthCLI) *cobra.Command {
 func runRun(ctx context.Context, c *berthCLI, flags *pflag.FlagSet, opts *runOptions, copts *containerOptions) error {
 	cfg, err := parseContainerOptions(flags, copts)
 	if err != nil {
-		return runStatusError("run", c.userError(err))
+		return flagStatusError("run", err)
 	}
 	if opts.detach {
 		if len(copts.attach.streams) > 0 {

@@ -41,16 +41,42 @@ type Config struct {
 	Group string `json:"group,omitempty"`
 	// DetachKeys overrides ctrl-p,ctrl-q for attach.
 	DetachKeys string `json:"detach-keys,omitempty"`
+	// Init runs every container with --init unless it says otherwise.
+	Init bool `json:"init,omitempty"`
+	// InitPath is the host binary --init runs as PID 1; empty means berth
+	// itself (when statically linked) or docker-init on PATH.
+	InitPath string `json:"init-path,omitempty"`
 
 	// Accepted for daemon.json compatibility; used by later subsystems.
 	RegistryMirrors    []string `json:"registry-mirrors,omitempty"`
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
-	Bip                string   `json:"bip,omitempty"`
-	DNS                []string `json:"dns,omitempty"`
-	DNSOptions         []string `json:"dns-opts,omitempty"`
-	DNSSearch          []string `json:"dns-search,omitempty"`
-	Labels             []string `json:"labels,omitempty"`
-	ShutdownTimeout    int      `json:"shutdown-timeout,omitempty"`
+	// RegistryCertsDir holds <host[:port]>/ca.crt for registries with their
+	// own CA; default /etc/berth/certs.d. A berth extension (tests point it
+	// at a temp dir).
+	RegistryCertsDir string   `json:"registry-certs-dir,omitempty"`
+	Bip              string   `json:"bip,omitempty"`
+	DNS              []string `json:"dns,omitempty"`
+	DNSOptions       []string `json:"dns-opts,omitempty"`
+	DNSSearch        []string `json:"dns-search,omitempty"`
+	Labels           []string `json:"labels,omitempty"`
+	ShutdownTimeout  int      `json:"shutdown-timeout,omitempty"`
+	// Bridge is the default network's Linux bridge (default "berth0";
+	// "none" runs without a default bridge network).
+	Bridge string `json:"bridge,omitempty"`
+	// DefaultAddressPools is where networks without --subnet get theirs
+	// (Docker's 172.17-31/16 and 192.168/16 when empty); subnets that
+	// overlap a host route are skipped.
+	DefaultAddressPools []AddressPool `json:"default-address-pools,omitempty"`
+	// NetPrefix names berth's nftables table and starts the names of the
+	// links it creates ("berth"). Not in daemon.json: a hidden flag lets
+	// each test daemon own distinct host objects.
+	NetPrefix string `json:"-"`
+}
+
+// AddressPool is one default-address-pools entry.
+type AddressPool struct {
+	Base string `json:"base"`
+	Size int    `json:"size"`
 }
 
 const (
@@ -142,8 +168,8 @@ func unknownKeys(keys map[string]bool) []string {
 func knownKeys() []string {
 	return []string{"data-root", "exec-root", "hosts", "cgroup-parent", "log-level", "debug",
 		"storage-driver", "log-driver", "log-opts", "live-restore", "group", "detach-keys",
-		"registry-mirrors", "insecure-registries", "bip", "dns", "dns-opts", "dns-search",
-		"labels", "shutdown-timeout"}
+		"registry-mirrors", "insecure-registries", "registry-certs-dir", "bip", "dns", "dns-opts", "dns-search",
+		"labels", "shutdown-timeout", "bridge", "default-address-pools"}
 }
 
 // Validate checks values that would otherwise fail late or touch the host in

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"berth/internal/network"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type Containers struct {
 	events  *events.Bus
 	volumes *Volumes
 	host    runtime.Host // detected once: capabilities, limits the spec needs
+	net     *network.Manager
 
 	mu       sync.Mutex
 	running  map[string]*running // by container ID, while a shim is watched
@@ -38,7 +40,8 @@ type Containers struct {
 	restarts map[string]*restartState // by container ID, once a policy restarted it
 	closing  bool                     // set by detachAll: no more restarts or exit records
 
-	execs execTable // exec records, by exec ID (exec.go)
+	execs   execTable  // exec records, by exec ID (exec.go)
+	initBin initBinary // the --init binary, found once (initbin.go)
 }
 
 // running is the daemon's handle on a live container.
@@ -99,6 +102,9 @@ func (s *Containers) Rename(ctx context.Context, ref, newName string) error {
 	}
 	if err := s.store.Rename(snap.ID, name); err != nil {
 		return err
+	}
+	if s.net != nil {
+		s.net.Rename(snap.ID, name)
 	}
 	after, _ := s.store.Lookup(snap.ID)
 	if after != nil {
@@ -258,6 +264,7 @@ func (s *Containers) detachAll() {
 
 // removeDirs deletes the per-container runtime state of a container.
 func (s *Containers) removeStateDir(id string) {
+	unmountShm(s.stateDir(id))
 	if err := os.RemoveAll(s.stateDir(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("removing state dir", "container", id, "err", err)
 	}

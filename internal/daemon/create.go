@@ -13,6 +13,7 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	apicontainer "github.com/moby/moby/api/types/container"
 	apievents "github.com/moby/moby/api/types/events"
+	apinet "github.com/moby/moby/api/types/network"
 
 	"berth/internal/config"
 	"berth/internal/container"
@@ -21,6 +22,12 @@ import (
 
 // Create records a new container from an image and the API's config.
 func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.Config, hc *apicontainer.HostConfig) (backend.CreateResult, error) {
+	return s.CreateNetworked(ctx, name, cfg, hc, nil)
+}
+
+// CreateNetworked is Create with the request's NetworkingConfig (aliases,
+// static addresses, extra networks).
+func (s *Containers) CreateNetworked(ctx context.Context, name string, cfg *apicontainer.Config, hc *apicontainer.HostConfig, nc *apinet.NetworkingConfig) (backend.CreateResult, error) {
 	if cfg == nil {
 		return backend.CreateResult{}, errdefs.InvalidParameterf("Config cannot be empty in order to create a container")
 	}
@@ -32,6 +39,9 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 	}
 	warnings, err := validateHostConfig(hc)
 	if err != nil {
+		return backend.CreateResult{}, err
+	}
+	if err := validateOptions(cfg, hc); err != nil {
 		return backend.CreateResult{}, err
 	}
 	img, err := s.images.Get(ctx, cfg.Image)
@@ -67,7 +77,7 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 		}
 	}
 	id := container.NewID()
-	if merged.Hostname == "" {
+	if merged.Hostname == "" && hc.UTSMode != "host" {
 		merged.Hostname = id[:12]
 	}
 	dir := s.store.Dir(id)
@@ -83,19 +93,25 @@ func (s *Containers) Create(ctx context.Context, name string, cfg *apicontainer.
 	if hc.LogConfig.Type == "json-file" {
 		c.LogPath = filepath.Join(dir, id+"-json.log")
 	}
+	if err := s.configureNetwork(id, name, hc, nc); err != nil {
+		return backend.CreateResult{}, err
+	}
 	from, err := s.volumesFrom(hc.VolumesFrom)
 	if err != nil {
 		return backend.CreateResult{}, err
 	}
 	mps, err := s.volumes.prepare(ctx, id, merged, hc, from)
 	if err != nil {
+		s.forgetNetwork(ctx, id)
 		return backend.CreateResult{}, err
 	}
 	if err := s.images.CreateRW(ctx, id, img.ID); err != nil {
+		s.forgetNetwork(ctx, id)
 		s.volumes.drop(ctx, id, mps, true)
 		return backend.CreateResult{}, fmt.Errorf("creating container layer: %w", err)
 	}
 	if err := s.store.Add(c); err != nil {
+		s.forgetNetwork(ctx, id)
 		_ = s.images.RemoveRW(ctx, id)
 		s.volumes.drop(ctx, id, mps, true)
 		return backend.CreateResult{}, err
@@ -230,14 +246,7 @@ func validateHostConfig(hc *apicontainer.HostConfig) ([]string, error) {
 	if err := config.ValidateCgroupParent(hc.CgroupParent); err != nil {
 		return nil, err
 	}
-	switch mode := string(hc.NetworkMode); mode {
-	case "", "default", "bridge", "none", "host":
-	default:
-		if strings.HasPrefix(mode, "container:") {
-			return nil, errdefs.NotImplemented(fmt.Errorf("network mode %q is not supported yet", mode))
-		}
-		return nil, errdefs.NotFoundf("network %s not found", mode)
-	}
+	// Network modes are checked against the networks in configureNetwork.
 	switch hc.RestartPolicy.Name {
 	case "", "no", "always", "unless-stopped":
 		if hc.RestartPolicy.MaximumRetryCount != 0 {

@@ -22,6 +22,10 @@ type Daemon struct {
 	Images     *Images
 	System     *System
 	Volumes    *Volumes
+	// Distribution talks to registries (pull, push, login, search).
+	Distribution *Distribution
+	DiskUsage    *DiskUsage
+	Networks     *Networks
 
 	images *image.Store
 	events *events.Bus
@@ -65,15 +69,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 		return nil, fmt.Errorf("opening volume store: %w", err)
 	}
 	vols.restore(store)
+	netw, err := newNetworkManager(ctx, cfg, log, bus)
+	if err != nil {
+		imgs.Close()
+		return nil, fmt.Errorf("initializing networking: %w", err)
+	}
 	d := &Daemon{images: imgs, events: bus}
 	d.Containers = &Containers{
-		cfg: cfg, log: log, store: store, images: imgs, events: bus, volumes: vols, host: host,
+		cfg: cfg, log: log, store: store, images: imgs, events: bus, volumes: vols, host: host, net: netw,
 		running: map[string]*running{}, waits: map[string]*waitSet{}, restarts: map[string]*restartState{},
 	}
 	d.Images = &Images{store: imgs, containers: store, events: bus}
 	d.Volumes = vols
+	if d.Distribution, err = newDistribution(cfg, imgs, bus, log); err != nil {
+		imgs.Close()
+		return nil, fmt.Errorf("opening distribution state: %w", err)
+	}
+	d.DiskUsage = &DiskUsage{images: d.Images, containers: d.Containers, volumes: vols}
+	d.Networks = &Networks{mgr: netw, containers: d.Containers}
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
 	d.Containers.restore(ctx)
+	netw.ForgetUnknown(ctx, func(id string) bool { _, err := store.Lookup(id); return err == nil })
 	return d, nil
 }
 
@@ -81,6 +97,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 // them running for the next daemon (live restore).
 func (d *Daemon) Close() error {
 	d.Containers.detachAll()
+	d.Containers.net.Close()
 	return d.images.Close()
 }
 

@@ -61,7 +61,6 @@ func TestValidateHostConfig(t *testing.T) {
 		{"swap below memory", apicontainer.HostConfig{Resources: apicontainer.Resources{Memory: 64 * mb, MemorySwap: 32 * mb}}, "Minimum memoryswap limit should be larger than memory limit"},
 		{"too many cpus", apicontainer.HostConfig{Resources: apicontainer.Resources{NanoCPUs: 1000e9}}, "Range of CPUs is from 0.01 to"},
 		{"abs cgroup parent", apicontainer.HostConfig{Resources: apicontainer.Resources{CgroupParent: "/escape"}}, "must be a relative path"},
-		{"unknown network", apicontainer.HostConfig{NetworkMode: "nonet"}, "network nonet not found"},
 		{"bad restart", apicontainer.HostConfig{RestartPolicy: apicontainer.RestartPolicy{Name: "sometimes"}}, "invalid restart policy"},
 		{"rm with restart", apicontainer.HostConfig{AutoRemove: true, RestartPolicy: apicontainer.RestartPolicy{Name: "always"}}, "can't create 'AutoRemove' container with restart policy"},
 		{"bad log driver", apicontainer.HostConfig{LogConfig: apicontainer.LogConfig{Type: "syslogx"}}, "no log driver named 'syslogx'"},

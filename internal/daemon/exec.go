@@ -212,6 +212,12 @@ func (s *Containers) execProcess(ctx context.Context, snap *container.Snapshot, 
 	if err != nil {
 		return runtime.ExecProcess{}, err
 	}
+	// Like Docker, an exec keeps the container's --group-add groups.
+	gids, err := runtime.ResolveGroups(rootfs, snap.HostConfig.GroupAdd)
+	if err != nil {
+		return runtime.ExecProcess{}, err
+	}
+	user.AdditionalGids = append(user.AdditionalGids, gids...)
 	cwd := req.WorkingDir
 	if cwd == "" {
 		cwd = snap.Config.WorkingDir

@@ -65,6 +65,10 @@ func (s *Images) List(ctx context.Context, all bool, filters backend.Filters) ([
 			return nil, errdefs.InvalidParameterf("invalid filter '%s'", k)
 		}
 	}
+	keep, err := s.imageListFilter(ctx, all, filters)
+	if err != nil {
+		return nil, err
+	}
 	used := map[digest.Digest]int{}
 	for _, c := range s.containers.List() {
 		used[c.ImageID]++
@@ -73,17 +77,10 @@ func (s *Images) List(ctx context.Context, all bool, filters backend.Filters) ([
 	sort.Slice(imgs, func(i, j int) bool { return created(imgs[i]).After(created(imgs[j])) })
 	out := []apiimage.Summary{}
 	for _, img := range imgs {
-		if !matchImage(img, filters) {
+		if !matchImage(img, filters) || !keep(img) {
 			continue
 		}
-		tags := img.RepoTags
-		if tags == nil {
-			tags = []string{}
-		}
-		digests := img.RepoDigests
-		if digests == nil {
-			digests = []string{}
-		}
+		tags, digests := narrowRefs(img, filters)
 		out = append(out, apiimage.Summary{
 			ID: img.ID.String(), ParentID: img.Parent.String(), RepoTags: tags, RepoDigests: digests,
 			Created: created(img).Unix(), Size: img.Size, SharedSize: -1, Labels: img.Config.Config.Labels,
@@ -164,7 +161,7 @@ func (s *Images) Inspect(ctx context.Context, ref string) (*apiimage.InspectResp
 		Comment: historyComment(cfg), Created: created, Author: cfg.Author,
 		Config: &ic, Architecture: cfg.Architecture, Variant: cfg.Variant, Os: cfg.OS, OsVersion: cfg.OSVersion,
 		Size:        img.Size,
-		GraphDriver: &storage.DriverData{Name: s.store.DriverName(), Data: map[string]string{}},
+		GraphDriver: &storage.DriverData{Name: s.store.DriverName(), Data: s.graphDriverData(ctx, img)},
 		RootFS:      apiimage.RootFS{Type: "layers", Layers: layers},
 		Metadata:    apiimage.Metadata{},
 	}, nil

@@ -11,7 +11,6 @@ import (
 
 	units "github.com/docker/go-units"
 	apicontainer "github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
 
 	"berth/internal/container"
@@ -132,10 +131,10 @@ func anyMatch(vals map[string]bool, fn func(string) bool) bool {
 func (s *Containers) summary(ctx context.Context, c *container.Snapshot, withSize bool) apicontainer.Summary {
 	sum := apicontainer.Summary{
 		ID: c.ID, Names: []string{c.Name}, Image: c.Config.Image, ImageID: c.ImageID.String(),
-		Command: commandString(c), Created: c.Created.Unix(), Ports: []apicontainer.PortSummary{},
+		Command: commandString(c), Created: c.Created.Unix(), Ports: s.portSummaries(c),
 		Labels: c.Config.Labels, State: apicontainer.ContainerState(c.State.Status),
 		Status: statusString(c.State, time.Now()), Mounts: s.volumes.mountPoints(c.ID),
-		NetworkSettings: &apicontainer.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{}},
+		NetworkSettings: &apicontainer.NetworkSettingsSummary{Networks: s.networkSettings(c).Networks},
 	}
 	sum.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
 	sum.Health = &apicontainer.HealthSummary{Status: apicontainer.HealthStatus(healthStatus(c.State))}
@@ -214,11 +213,9 @@ func (s *Containers) Inspect(ctx context.Context, ref string, withSize bool) (*a
 		Image: c.ImageID.String(), ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath,
 		HostsPath: c.HostsPath, LogPath: c.LogPath, Name: c.Name, RestartCount: c.RestartCount,
 		Driver: c.Driver, Platform: "linux", HostConfig: c.HostConfig, Config: c.Config,
-		Mounts:      s.volumes.mountPoints(c.ID),
-		GraphDriver: &storage.DriverData{Name: c.Driver, Data: map[string]string{}},
-		NetworkSettings: &apicontainer.NetworkSettings{
-			Networks: map[string]*network.EndpointSettings{},
-		},
+		Mounts:          s.volumes.mountPoints(c.ID),
+		GraphDriver:     &storage.DriverData{Name: c.Driver, Data: map[string]string{}},
+		NetworkSettings: s.networkSettings(c),
 	}
 	if withSize {
 		if n, err := s.images.RWSize(ctx, c.ID); err == nil {

@@ -150,7 +150,8 @@ func (s *Containers) Top(ctx context.Context, ref, psArgs string) (*apicontainer
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
 				if line, _, _ := bytes.Cut(ee.Stderr, []byte{'\n'}); len(line) > 0 {
-					return nil, errdefs.InvalidParameterf("%s", line)
+					// Docker's wording: ps's first stderr line after "ps: ".
+					return nil, errdefs.InvalidParameterf("ps: %s", line)
 				}
 			}
 			return nil, errdefs.System(fmt.Errorf("ps: %w", err))

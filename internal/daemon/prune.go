@@ -24,7 +24,7 @@ func (s *Containers) Prune(ctx context.Context, f backend.Filters) (apicontainer
 			return rep, errdefs.InvalidParameterf("invalid filter '%s'", k)
 		}
 	}
-	until, err := untilFilter(f, time.Now())
+	until, err := containerUntil(f, time.Now())
 	if err != nil {
 		return rep, err
 	}
@@ -59,12 +59,12 @@ func (s *Containers) Prune(ctx context.Context, f backend.Filters) (apicontainer
 	return rep, nil
 }
 
-// untilFilter reads prune's until: a unix timestamp (fractions allowed),
+// containerUntil reads prune's until: a unix timestamp (fractions allowed),
 // an RFC 3339 date or time, or a Go duration counted back from now.
-func untilFilter(f backend.Filters, now time.Time) (time.Time, error) {
+func containerUntil(f backend.Filters, now time.Time) (time.Time, error) {
 	var out time.Time
 	for v := range f["until"] {
-		t, err := parseUntil(v, now)
+		t, err := parsePruneUntil(v, now)
 		if err != nil {
 			return time.Time{}, errdefs.InvalidParameterf("failed to parse value %q of filter \"until\": %v", v, err)
 		}
@@ -73,7 +73,7 @@ func untilFilter(f backend.Filters, now time.Time) (time.Time, error) {
 	return out, nil
 }
 
-func parseUntil(v string, now time.Time) (time.Time, error) {
+func parsePruneUntil(v string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(v); err == nil {
 		return now.Add(-d), nil
 	}

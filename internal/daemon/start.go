@@ -134,12 +134,17 @@ func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*
 		return nil, fmt.Errorf("mounting container rootfs: %w", err)
 	}
 	fail := func(err error) (*running, error) {
+		s.teardownNetwork(context.WithoutCancel(ctx), snap.ID)
 		if uerr := s.images.Unmount(context.WithoutCancel(ctx), snap.ID); uerr != nil {
 			s.log.Warn("unmount after failed start", "container", snap.ID, "err", uerr)
 		}
 		s.removeStateDir(snap.ID)
 		s.volumes.unmounted(snap.ID)
 		return nil, err
+	}
+	netMode, err := s.setupNetwork(ctx, snap)
+	if err != nil {
+		return fail(err)
 	}
 	if err := s.writeEtcFiles(snap); err != nil {
 		return fail(err)
@@ -149,6 +154,11 @@ func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*
 		return fail(err)
 	}
 	rc := s.runtimeConfig(snap, rootfs, user)
+	if err := s.applyOptions(ctx, &rc, snap, rootfs); err != nil {
+		return fail(err)
+	}
+	rc.NetworkMode = netMode
+	rc.Env = append(rc.Env, s.linkEnv(snap)...)
 	vm, err := s.volumes.runtimeMounts(ctx, snap, rootfs)
 	if err != nil {
 		return fail(err)
@@ -190,16 +200,6 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 		parent = s.cfg.CgroupParent
 	}
 	r := hc.Resources
-	seccomp := ""
-	nnp := false
-	for _, opt := range hc.SecurityOpt {
-		switch {
-		case opt == "seccomp=unconfined" || opt == "seccomp:unconfined":
-			seccomp = "unconfined"
-		case opt == "no-new-privileges" || opt == "no-new-privileges=true" || opt == "no-new-privileges:true":
-			nnp = true
-		}
-	}
 	var pids int64
 	if r.PidsLimit != nil {
 		pids = *r.PidsLimit
@@ -217,7 +217,7 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 		},
 		CgroupParent: parent, Privileged: hc.Privileged,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
-		SeccompProfile: seccomp, NoNewPrivileges: nnp, Sysctls: hc.Sysctls, Labels: cfg.Labels,
+		Sysctls: hc.Sysctls, Labels: cfg.Labels,
 		Host: s.host,
 	}
 }
@@ -226,21 +226,21 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 // and /etc/resolv.conf.
 func (s *Containers) writeEtcFiles(snap *container.Snapshot) error {
 	hostname := snap.Config.Hostname
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	if snap.HostConfig.NetworkMode == "host" {
+	hosts := s.etcHosts(snap)
+	if snap.HostConfig.NetworkMode == "host" || snap.HostConfig.UTSMode == "host" {
 		if h, err := os.Hostname(); err == nil {
 			hostname = h
 		}
+	}
+	if snap.HostConfig.NetworkMode == "host" {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = string(b)
 		}
-	} else {
-		hosts += "127.0.0.1\t" + hostname + "\n"
 	}
 	files := map[string][]byte{
 		snap.HostnamePath:   []byte(hostname + "\n"),
 		snap.HostsPath:      []byte(hosts),
-		snap.ResolvConfPath: resolvConf(snap.HostConfig.NetworkMode == "host"),
+		snap.ResolvConfPath: s.resolvConfFor(snap),
 	}
 	for path, data := range files {
 		// Regenerated at every start: atomic, but not worth an fsync on
@@ -400,6 +400,7 @@ func (s *Containers) recordExit(id string, code int, oom bool, at time.Time) {
 }
 
 func (s *Containers) cleanupAfterExit(id string) {
+	s.teardownNetwork(context.Background(), id)
 	s.execs.dropContainer(id)
 	if err := s.images.Unmount(context.Background(), id); err != nil {
 		s.log.Warn("unmounting rootfs", "container", id, "err", err)

@@ -63,7 +63,7 @@ func (s *Containers) Kill(ctx context.Context, ref, signal string) error {
 	if h == nil || h.shim == nil || !snap.State.IsRunning() {
 		return errdefs.Conflictf("Cannot kill container: %s: Container %s is not running", ref, snap.ID)
 	}
-	if sig == syscall.SIGKILL || sig == syscall.SIGTERM || sig == syscall.SIGINT {
+	if endsRestarts(snap.Config.StopSignal, sig) {
 		s.markStopped(snap.ID)
 		s.cancelRacedRestart(snap.ID)
 	}
@@ -85,6 +85,17 @@ func (s *Containers) Kill(ctx context.Context, ref, signal string) error {
 		}
 	}
 	return nil
+}
+
+// endsRestarts is Docker's rule for a kill that counts as a manual stop
+// (no restart by policy afterwards): SIGKILL, the container's stop signal,
+// or any signal when the container has none configured.
+func endsRestarts(stopSignal string, sig syscall.Signal) bool {
+	if sig == syscall.SIGKILL || stopSignal == "" {
+		return true
+	}
+	want, err := ParseSignal(stopSignal)
+	return err == nil && want == sig
 }
 
 func (s *Containers) markStopped(id string) {
@@ -281,6 +292,7 @@ func (s *Containers) remove(ctx context.Context, ref string, opts backend.Remove
 		return err
 	}
 	s.volumes.release(ctx, snap.ID, opts.RemoveVolumes)
+	s.forgetNetwork(ctx, snap.ID)
 	s.publish(snap, apievents.ActionDestroy, nil)
 	s.notifyRemoved(snap.ID, exitResult{code: removing.State.ExitCode})
 	return nil

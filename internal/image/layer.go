@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"time"
 
@@ -49,32 +50,49 @@ func (s *Store) RegisterLayer(ctx context.Context, parent digest.Digest, r io.Re
 	if err := s.driver.Create(ctx, cacheID, parentCache); err != nil {
 		return Layer{}, nil, err
 	}
+	// The exact bytes are kept beside the layer (blobs.go) for push and save.
+	tee, err := s.newBlobTee(r)
+	if err != nil {
+		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
+		return Layer{}, nil, err
+	}
+	defer tee.abort()
 	// The diff ID is the digest of the uncompressed tar as stored.
-	dr, err := archive.DecompressStream(r)
+	dr, err := archive.DecompressStream(tee)
 	if err != nil {
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, err
 	}
 	h := sha256.New()
-	size, err := s.driver.ApplyDiff(ctx, cacheID, io.TeeReader(dr, h))
+	split := s.newSplit() // the tar's framing, to give the tar back byte for byte
+	size, err := s.driver.ApplyDiff(ctx, cacheID, io.TeeReader(dr, io.MultiWriter(h, split)))
 	dr.Close()
+	if err == nil {
+		// A verifying reader reports a bad digest only at its end.
+		_, err = io.Copy(io.Discard, tee)
+	}
 	if err != nil {
+		split.discard()
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, fmt.Errorf("image: applying layer: %w", err)
 	}
 	diffID := digest.NewDigest(digest.SHA256, h)
+	defer func() { _ = s.commitBlob(tee, diffID) }()
 	rec := &layerRec{ChainID: chainID(parent, diffID), DiffID: diffID, Parent: parent, CacheID: cacheID, Size: size}
 
 	s.mu.Lock()
 	if existing := s.layers[rec.ChainID]; existing != nil {
 		existing.holds++
 		s.mu.Unlock()
+		split.discard()
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return existing.public(), s.releaser(rec.ChainID), nil
 	}
 	// The record is the layer's "complete" marker: written while holding mu
 	// so a concurrent registration of the same chain sees one or the other.
+	split.commit(ctx, s, rec.ChainID)
 	if err := writeJSONAtomic(s.layerPath(rec.ChainID), rec); err != nil {
+		os.Remove(s.splitPath(rec.ChainID))
 		s.mu.Unlock()
 		s.driver.Remove(context.WithoutCancel(ctx), cacheID)
 		return Layer{}, nil, err
@@ -276,8 +294,12 @@ func (s *Store) Delete(ctx context.Context, id digest.Digest) ([]digest.Digest, 
 	var deleted []digest.Digest
 	for _, l := range gone {
 		errs = append(errs, removeSynced(s.layerPath(l.ChainID)))
+		os.Remove(s.splitPath(l.ChainID))
 		errs = append(errs, s.driver.Remove(ctx, l.CacheID))
 		deleted = append(deleted, l.ChainID)
+	}
+	if len(gone) > 0 {
+		s.gcBlobs(false)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return deleted, fmt.Errorf("image: deleting %s: %w", id, err)

@@ -71,6 +71,8 @@ type Store struct {
 	// mountMu serialises read-write layer life cycles; those are short
 	// syscalls, kept off mu so listing never waits on a mount.
 	mountMu sync.Mutex
+	// blobMu serialises linking and collecting kept layer blobs (blobs.go).
+	blobMu sync.Mutex
 }
 
 // New opens the store under dataRoot, creating it as needed. driverName ""
@@ -224,6 +226,7 @@ func (s *Store) load(ctx context.Context) error {
 		s.mounts[m.ContainerID] = &m
 	}
 	s.removeOrphans(ctx)
+	s.gcBlobs(true)
 	return nil
 }
 
@@ -245,6 +248,8 @@ func (s *Store) removeOrphans(ctx context.Context) {
 	for id := range s.mounts {
 		known[id] = true
 	}
+	s.removeSplits()
+	os.RemoveAll(filepath.Join(s.root, "tmp"))
 	ids, err := s.driver.Layers(ctx)
 	if err != nil {
 		return

@@ -25,6 +25,17 @@ var knownCaps = func() []string {
 	return out
 }()
 
+// ValidateCapabilities checks --cap-add/--cap-drop names the way Docker
+// does at create time ("net_admin", "CAP_NET_ADMIN" and "ALL" are valid).
+func ValidateCapabilities(lists ...[]string) error {
+	for _, l := range lists {
+		if _, _, err := normalizeCaps(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // KnownCapabilities returns every capability name this build knows.
 func KnownCapabilities() []string { return slices.Clone(knownCaps) }
 
@@ -90,7 +101,7 @@ func normalizeCaps(in []string) (caps []string, all bool, err error) {
 			u = "CAP_" + u
 		}
 		if !slices.Contains(knownCaps, u) {
-			return nil, false, errdefs.InvalidParameterf("unknown capability: %q", c)
+			return nil, false, errdefs.InvalidParameterf("unknown capability: %q", u)
 		}
 		caps = append(caps, u)
 	}

@@ -37,6 +37,23 @@ type Config struct {
 	Sysctls         map[string]string
 	Labels          map[string]string // become OCI annotations
 
+	// Namespaces holds the pid, ipc, uts and cgroup namespace choices;
+	// the zero value is Docker's default (new pid, ipc, uts; host cgroup
+	// namespace, as on cgroup v1).
+	Namespaces Namespaces
+	// ShmSize is the size of the private /dev/shm tmpfs; 0 means 64 MiB.
+	ShmSize int64
+	// Ulimits override the default rlimits by type ("nofile", ...).
+	Ulimits []Ulimit
+	// Devices are host device nodes made available in the container.
+	Devices []Device
+	// OomScoreAdj is written to the init's oom_score_adj when non-nil.
+	OomScoreAdj *int
+	// InitPath, when set, is the host path of a zombie-reaping init that
+	// is bind-mounted read-only at /sbin/docker-init and runs as PID 1 with
+	// "--" and the container's command as its arguments.
+	InitPath string
+
 	// Host carries the facts about the machine that Spec must not look up
 	// itself; fill it from DetectHost.
 	Host Host
@@ -61,6 +78,7 @@ type Resources struct {
 	NanoCPUs, CPUShares, CPUQuota, CPUPeriod int64
 	PidsLimit                                int64 // 0 or -1 = unlimited
 	OomKillDisable                           bool
+	CpusetCpus, CpusetMems                   string
 }
 
 // Host holds the host facts Spec depends on. The zero value describes a

@@ -60,6 +60,12 @@ func resources(cfg Config) (*specs.LinuxResources, error) {
 		out.CPU = c
 	}
 
+	if r.CpusetCpus != "" || r.CpusetMems != "" {
+		if out.CPU == nil {
+			out.CPU = &specs.LinuxCPU{}
+		}
+		out.CPU.Cpus, out.CPU.Mems = r.CpusetCpus, r.CpusetMems
+	}
 	if r.PidsLimit > 0 {
 		out.Pids = &specs.LinuxPids{Limit: ptr(r.PidsLimit)}
 	}

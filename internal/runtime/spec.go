@@ -17,9 +17,9 @@ import (
 const DefaultCgroupParent = "berth"
 
 const (
-	defaultPath   = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	defaultNofile = 1048576
-	shmSize       = "size=67108864"
+	defaultPath    = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	defaultNofile  = 1048576
+	defaultShmSize = 64 << 20
 )
 
 // maskedPaths and readonlyPaths are Docker's defaults for unprivileged
@@ -42,6 +42,9 @@ func Spec(cfg Config) (*specs.Spec, error) {
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
+	if err := validateOptions(cfg); err != nil {
+		return nil, err
+	}
 	cgroupsPath, err := cgroupPath(cfg.CgroupParent, cfg.ID)
 	if err != nil {
 		return nil, err
@@ -58,7 +61,6 @@ func Spec(cfg Config) (*specs.Spec, error) {
 	if cwd == "" {
 		cwd = "/"
 	}
-	hostNet := cfg.NetworkMode == "host"
 	s := &specs.Spec{
 		Version: specs.Version,
 		Root:    &specs.Root{Path: cfg.Rootfs, Readonly: cfg.ReadonlyRootfs},
@@ -77,25 +79,28 @@ func Spec(cfg Config) (*specs.Spec, error) {
 				Effective: slices.Clone(caps),
 				Permitted: slices.Clone(caps),
 			},
-			Rlimits:         rlimits(cfg.Host),
+			Rlimits:         rlimits(cfg),
 			NoNewPrivileges: cfg.NoNewPrivileges,
+			OOMScoreAdj:     cfg.OomScoreAdj,
 		},
 		Mounts: mounts(cfg),
 		Linux: &specs.Linux{
 			CgroupsPath: cgroupsPath,
-			Namespaces:  namespaces(cfg.NetworkMode),
+			Namespaces:  namespaces(cfg),
 			Resources:   res,
 			Devices:     defaultDevices(),
 			Sysctl:      maps.Clone(cfg.Sysctls),
 		},
 	}
-	if !hostNet {
+	if ownUTS(cfg) {
 		s.Hostname = cfg.Hostname
 		s.Domainname = cfg.Domainname
 	}
 	if len(cfg.Labels) > 0 {
 		s.Annotations = maps.Clone(cfg.Labels)
 	}
+	withDevices(cfg, s)
+	withInit(cfg, s)
 	if !cfg.Privileged {
 		s.Linux.MaskedPaths = slices.Clone(maskedPaths)
 		s.Linux.ReadonlyPaths = slices.Clone(readonlyPaths)
@@ -157,24 +162,6 @@ func cgroupPath(parent, id string) (string, error) {
 	return clean + "/" + id, nil
 }
 
-func namespaces(networkMode string) []specs.LinuxNamespace {
-	ns := []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace},
-		{Type: specs.MountNamespace},
-		{Type: specs.IPCNamespace},
-	}
-	switch networkMode {
-	case "host":
-		// Docker shares the host's UTS namespace with its network: the
-		// hostname belongs to the network identity.
-	case "", "none":
-		ns = append(ns, specs.LinuxNamespace{Type: specs.UTSNamespace}, specs.LinuxNamespace{Type: specs.NetworkNamespace})
-	default:
-		ns = append(ns, specs.LinuxNamespace{Type: specs.UTSNamespace}, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: networkMode})
-	}
-	return ns
-}
-
 // env merges the container's environment over the runtime defaults: later
 // entries win, and defaults only fill what is absent.
 func env(cfg Config) []string {
@@ -209,14 +196,6 @@ func env(cfg Config) []string {
 	return out
 }
 
-func rlimits(h Host) []specs.POSIXRlimit {
-	n := uint64(defaultNofile)
-	if h.NofileMax != 0 && h.NofileMax < n {
-		n = h.NofileMax
-	}
-	return []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: n, Soft: n}}
-}
-
 func mounts(cfg Config) []specs.Mount {
 	sysOpts := []string{"nosuid", "noexec", "nodev", "ro"}
 	cgOpts := []string{"ro", "nosuid", "noexec", "nodev"}
@@ -231,7 +210,9 @@ func mounts(cfg Config) []specs.Mount {
 		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: sysOpts},
 		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: cgOpts},
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", shmSize}},
+	}
+	if shm := shmMount(cfg); shm != nil {
+		defaults = append(defaults, *shm)
 	}
 	out := make([]specs.Mount, 0, len(defaults)+len(cfg.Mounts))
 	for _, d := range defaults {

@@ -268,7 +268,7 @@ func TestSpecInvalid(t *testing.T) {
 		{"too many cpus", func(c *Config) { c.Resources.NanoCPUs = 3e9; c.Host.NCPU = 2 }, "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"},
 		{"bad period", func(c *Config) { c.Resources.CPUPeriod = 10 }, "CPU cfs period can not be less than 1ms"},
 		{"bad quota", func(c *Config) { c.Resources.CPUQuota = 10 }, "CPU cfs quota can not be less than 1ms"},
-		{"unknown cap", func(c *Config) { c.CapAdd = []string{"FLY"} }, `unknown capability: "FLY"`},
+		{"unknown cap", func(c *Config) { c.CapAdd = []string{"FLY"} }, `unknown capability: "CAP_FLY"`},
 		{"net sysctl on host net", func(c *Config) { c.NetworkMode = "host"; c.Sysctls = map[string]string{"net.core.somaxconn": "1"} }, "not allowed in host network namespace"},
 		{"bad seccomp json", func(c *Config) { c.SeccompProfile = "{" }, ""},
 	}

@@ -88,3 +88,24 @@ func openat2(dirfd int, name string, how *unix.OpenHow) (int, error) {
 		return fd, err
 	}
 }
+
+// ResolveGroups resolves --group-add values (names or numeric ids) against
+// the container's /etc/group, as Docker does; numeric ids need not exist.
+func ResolveGroups(rootfs string, groups []string) ([]uint32, error) {
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	group, err := readInRoot(rootfs, "etc/group")
+	if err != nil {
+		return nil, err
+	}
+	gids, err := user.GetAdditionalGroups(groups, bytes.NewReader(group))
+	if err != nil {
+		return nil, errdefs.InvalidParameter(err)
+	}
+	out := make([]uint32, 0, len(gids))
+	for _, g := range gids {
+		out = append(out, uint32(g))
+	}
+	return out, nil
+}

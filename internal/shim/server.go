@@ -69,8 +69,10 @@ func Main(args []string) int {
 	// minimum heap, a low GOGC would collect several times during the start.
 	runtime.GOMAXPROCS(1)
 	// The shim has no terminal; a hangup of the session that started the
-	// daemon must not take it down.
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	// daemon must not take it down. Caught and dropped rather than ignored:
+	// an ignored signal stays ignored in the container (a shell cannot
+	// even trap it), a caught one is reset to default by exec.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGPIPE)
 
 	s := &server{args: a, exited: make(chan struct{})}
 	if err := s.start(); err != nil {

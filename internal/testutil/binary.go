@@ -66,13 +66,19 @@ func buildBerth() (string, error) {
 	}
 	out := filepath.Join(dir, "berth")
 	args := []string{"build", "-o", out}
+	tags := "osusergo,netgo"
 	if exec.Command("pkg-config", "--exists", "libseccomp").Run() == nil {
-		args = append(args, "-tags", "seccomp")
+		tags += ",seccomp"
 	}
+	args = append(args, "-tags", tags)
 	// BERTH_TEST_RACE=1 builds the daemon under test with the race
 	// detector, so end-to-end tests also hunt data races in the server.
+	// Otherwise the binary is static, like a release build, so that it
+	// can also serve as the --init of any image.
 	if os.Getenv("BERTH_TEST_RACE") == "1" {
 		args = append(args, "-race")
+	} else {
+		args = append(args, "-ldflags=-extldflags=-static")
 	}
 	args = append(args, "./cmd/berth")
 	cmd := exec.Command(goTool(), args...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,9 +35,15 @@ type Daemon struct {
 	CgroupParent string // unique and relative to the daemon's own cgroup
 	Binary       string
 	LogFile      string // the daemon's stdout and stderr, across restarts
+	// NetPrefix starts the daemon's nftables table and link names; the
+	// default bridge is NetPrefix+"0" unless the test passes --bridge.
+	NetPrefix string
+	// AddressPool is the test daemon's default-address-pool (a /20).
+	AddressPool netip.Prefix
 
 	base      string // temp dir holding DataRoot, LogFile and the docker config
 	extraArgs []string
+	net       netIsolation
 	cmd       *exec.Cmd
 	exited    chan struct{} // closed once cmd has been waited for
 }
@@ -73,7 +80,9 @@ func StartDaemon(t testing.TB, extraArgs ...string) *Daemon {
 		LogFile:      filepath.Join(base, "daemon.log"),
 		base:         base,
 		extraArgs:    extraArgs,
+		net:          newNetIsolation(t),
 	}
+	d.NetPrefix, d.AddressPool = d.net.Prefix, d.net.Pool
 	d.Host = "unix://" + d.Socket
 	t.Cleanup(func() { d.cleanup(t) })
 	if err := os.MkdirAll(d.DataRoot, 0o711); err != nil {
@@ -92,6 +101,7 @@ func (d *Daemon) args() []string {
 		"-H", d.Host,
 		"--cgroup-parent", d.CgroupParent,
 	}
+	args = append(args, d.net.args(d.extraArgs)...)
 	return append(args, d.extraArgs...)
 }
 
@@ -228,7 +238,8 @@ func (d *Daemon) Berth(t testing.TB, args ...string) (stdout, stderr string, exi
 // BerthInput is Berth with stdin.
 func (d *Daemon) BerthInput(t testing.TB, stdin string, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
-	return d.runCLI(t, stdin, d.Binary, args, "BERTH_HOST="+d.Host)
+	// A private client config: a test's login never touches the host's.
+	return d.runCLI(t, stdin, d.Binary, args, "BERTH_HOST="+d.Host, "DOCKER_CONFIG="+d.BerthConfigDir())
 }
 
 // Docker runs the docker CLI against this daemon, with a private
@@ -340,6 +351,9 @@ func (d *Daemon) cleanup(t testing.TB) {
 		t.Errorf("cleanup: processes in cgroup %s survive SIGKILL: %v", d.CgroupParent, left)
 	}
 	if err := unmountUnder(d.DataRoot, d.ExecRoot); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+	if err := d.net.cleanup(); err != nil {
 		t.Errorf("cleanup: %v", err)
 	}
 	if err := removeCgroups(d.CgroupParent, 10*time.Second); err != nil {
