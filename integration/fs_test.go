@@ -161,6 +161,16 @@ func TestVolumesFromAndReadOnly(t *testing.T) {
 			}
 			user := testutil.UniqueName(t, "user")
 			must(t, c, "create", "--name", user, "--volumes-from", store, "busybox", "true")
+			anon := must(t, c, "inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/cfg"}}{{.Name}}{{end}}{{end}}`, store)
+			for _, f := range []string{"volume=" + anon, "volume=/cfg"} {
+				got := strings.Fields(must(t, c, "ps", "-a", "--filter", f, "--format", "{{.Names}}"))
+				if len(got) != 2 || !(got[0] == user && got[1] == store) {
+					t.Fatalf("ps --filter %s: %v", f, got)
+				}
+			}
+			if got := must(t, c, "ps", "-a", "--filter", "volume=/nowhere", "-q"); got != "" {
+				t.Fatalf("ps --filter volume=/nowhere: %q", got)
+			}
 			got := must(t, c, "inspect", "-f", "{{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}", user)
 			if got != "/cfg:true /hostdir:true" && got != "/hostdir:true /cfg:true" {
 				t.Fatalf("mounts from volumes-from %q", got)
