@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"berth/internal/testutil"
 )
@@ -132,6 +134,11 @@ func TestCpBothWays(t *testing.T) {
 				_, stderr, code = c.run(t, "cp", name+":/etc/passwd", "/nonexistent-dir/x")
 				if code != 1 || !strings.Contains(stderr, `invalid output path: directory "/nonexistent-dir" does not exist`) {
 					t.Fatalf("cp to a missing local dir: exit %d %q", code, stderr)
+				}
+				ev := must(t, c, "events", "--since", "0", "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+					"--filter", "container="+name, "--format", "{{.Action}}")
+				if !strings.Contains(ev, "extract-to-dir") || !strings.Contains(ev, "archive-path") {
+					t.Fatalf("cp events: %q", ev)
 				}
 				if running {
 					// The running container sees what was copied in.

@@ -3,8 +3,10 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"berth/internal/testutil"
 )
@@ -60,6 +62,11 @@ func TestDiffAndExport(t *testing.T) {
 				b, err := os.ReadFile(out)
 				if err != nil || len(tarNames(t, string(b))) != len(files) {
 					t.Fatalf("export -o: %d entries, %v", len(tarNames(t, string(b))), err)
+				}
+				ev := must(t, c, "events", "--since", "0", "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+					"--filter", "container="+name, "--filter", "event=export", "--format", "{{.Action}}")
+				if !strings.Contains(ev, "export") {
+					t.Fatalf("no export event: %q", ev)
 				}
 				// Round trip: the export imported as an image runs with the
 				// container's files.
