@@ -243,3 +243,37 @@ func TestCpReportsOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestCpDirContents: "dir/." copies what is in a directory, not the
+// directory, into an existing one or as a new one, both ways.
+func TestCpDirContents(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	local := t.TempDir()
+	os.MkdirAll(filepath.Join(local, "src", "sub"), 0o755)
+	os.WriteFile(filepath.Join(local, "src", "sub", "f"), []byte("f"), 0o644)
+	os.WriteFile(filepath.Join(local, "src", "top"), []byte("t"), 0o644)
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "dot")
+			must(t, c, "run", "-d", "--name", name, "busybox", "sh", "-c", "mkdir /exists; sleep 1000")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			waitFor(t, 10*time.Second, func() bool { _, _, code := c.run(t, "exec", name, "test", "-d", "/exists"); return code == 0 })
+			must(t, c, "cp", filepath.Join(local, "src")+"/.", name+":/exists")
+			must(t, c, "cp", filepath.Join(local, "src")+"/.", name+":/fresh")
+			if got := must(t, c, "exec", name, "sh", "-c", "cat /exists/top /exists/sub/f /fresh/top /fresh/sub/f; ls -d /exists/src /fresh/src 2>&1 | grep -c 'No such'"); got != "tftf2" {
+				t.Fatalf("contents copied in: %q", got)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			must(t, c, "cp", name+":/fresh/.", out)
+			existing := t.TempDir()
+			must(t, c, "cp", name+":/fresh/.", existing)
+			for _, p := range []string{filepath.Join(out, "sub", "f"), filepath.Join(existing, "sub", "f"), filepath.Join(existing, "top")} {
+				if _, err := os.Stat(p); err != nil {
+					t.Fatalf("contents copied out: %v", err)
+				}
+			}
+		})
+	}
+}

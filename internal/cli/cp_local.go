@@ -94,14 +94,11 @@ func tarLocal(ctx context.Context, src copyInfo) io.ReadCloser {
 			if err != nil {
 				return err
 			}
+			// "dir/." archives as "./", "./f": the names a rebase of
+			// "." renames.
 			name := src.base
 			if rel != "." {
-				name = filepath.Join(src.base, rel)
-				if src.base == "." {
-					name = rel
-				}
-			} else if src.base == "." {
-				return nil
+				name = src.base + "/" + filepath.ToSlash(rel)
 			}
 			return tarLocalEntry(tw, p, name, d)
 		})
