@@ -277,3 +277,36 @@ func TestCpDirContents(t *testing.T) {
 		})
 	}
 }
+
+// TestCpFollowLink: -L copies a symlink's target under the link's name,
+// both ways; without it the link itself is copied.
+func TestCpFollowLink(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	local := t.TempDir()
+	os.WriteFile(filepath.Join(local, "target"), []byte("target\n"), 0o644)
+	os.Symlink("target", filepath.Join(local, "link"))
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "follow")
+			must(t, c, "run", "-d", "--name", name, "busybox", "sh", "-c", "ln -s /etc/passwd /etc/pwlink; sleep 1000")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			waitFor(t, 10*time.Second, func() bool { _, _, code := c.run(t, "exec", name, "test", "-L", "/etc/pwlink"); return code == 0 })
+			out := t.TempDir()
+			must(t, c, "cp", name+":/etc/pwlink", filepath.Join(out, "plain"))
+			must(t, c, "cp", "-L", name+":/etc/pwlink", filepath.Join(out, "followed"))
+			if target, err := os.Readlink(filepath.Join(out, "plain")); err != nil || target != "/etc/passwd" {
+				t.Fatalf("without -L: %q %v", target, err)
+			}
+			if b, err := os.ReadFile(filepath.Join(out, "followed")); err != nil || !strings.Contains(string(b), "berthuser") {
+				t.Fatalf("with -L: %q %v", b, err)
+			}
+			must(t, c, "cp", filepath.Join(local, "link"), name+":/tmp/")
+			must(t, c, "cp", "-L", filepath.Join(local, "link"), name+":/tmp/flink")
+			if got := must(t, c, "exec", name, "sh", "-c", "readlink /tmp/link; cat /tmp/flink; test -L /tmp/flink || echo regular"); got != "target\ntarget\nregular" {
+				t.Fatalf("into the container: %q", got)
+			}
+		})
+	}
+}
