@@ -225,7 +225,7 @@ func serve(ctx context.Context, cfg config.Config, pidFile string) error {
 	}
 	defer d.Close()
 	srv := api.New(api.Backends{Containers: d.Containers, Images: d.Images, System: d.System, Events: d.Events(), Volumes: d.Volumes,
-		Distribution: d.Distribution, ImageArchive: d.Images, DiskUsage: d.DiskUsage, Networks: d.Networks},
+		Distribution: d.Distribution, ImageArchive: d.Images, DiskUsage: d.DiskUsage, Networks: d.Networks, Builds: d.Builds},
 		api.Versions{Max: daemon.MaxAPIVersion, Min: daemon.MinAPIVersion, Server: "Berth/" + daemon.Version + " (linux)"})
 	log.Info("API listening", "hosts", strings.Join(hosts, ","), "data-root", cfg.DataRoot, "version", daemon.Version)
 	errc := make(chan error, len(listeners))

@@ -63,4 +63,5 @@ type Backends struct {
 	ImageArchive ImageArchiveBackend
 	DiskUsage    DiskUsageBackend
 	Networks     NetworkBackend
+	Builds       BuildBackend // nil: no /build routes
 }

@@ -40,6 +40,8 @@ func New(b Backends, v Versions) *Server {
 	s.distributionRoutes()
 	s.networkRoutes()
 	s.fsRoutes()
+	s.commitRoutes()
+	s.buildRoutes()
 	return s
 }
 

@@ -20,6 +20,7 @@ var forbidden = map[string][]string{
 	"internal/runtime":   {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/container", "internal/storage"},
 	"internal/shim":      {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/container", "internal/storage"},
 	"internal/logger":    {"internal/api", "internal/cli", "internal/daemon", "internal/shim"},
+	"internal/builder":   {"internal/api", "internal/cli", "internal/daemon", "internal/container", "internal/runtime", "internal/shim", "internal/logger", "internal/testutil"},
 	// Leaves depend on nothing of berth's but errdefs.
 	"internal/errdefs":    {"internal/"},
 	"internal/safepath":   {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/archive", "internal/storage"},

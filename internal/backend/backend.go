@@ -1,6 +1,10 @@
 package backend
 
-import "time"
+import (
+	"time"
+
+	apicontainer "github.com/moby/moby/api/types/container"
+)
 
 // Filters is the API's filter map: key -> set of values.
 type Filters map[string]map[string]bool
@@ -62,4 +66,39 @@ type ImportOptions struct {
 type ExtractOptions struct {
 	NoOverwriteDirNonDir bool
 	CopyUIDGID           bool
+}
+
+// CommitOptions mirrors POST /commit.
+type CommitOptions struct {
+	Repo, Tag       string
+	Comment, Author string
+	Changes         []string
+	Pause           bool
+	Config          *apicontainer.Config // the request body; nil when empty
+}
+
+// BuildOptions mirrors POST /build.
+type BuildOptions struct {
+	Tags        []string
+	Dockerfile  string // path inside the context; "" is "Dockerfile"
+	BuildArgs   map[string]*string
+	Target      string
+	Quiet       bool
+	NoCache     bool
+	Pull        bool
+	Labels      map[string]string
+	CacheFrom   []string
+	NetworkMode string
+	ExtraHosts  []string
+	ShmSize     int64
+	Ulimits     []*apicontainer.Ulimit
+	Remove      bool // remove step containers after a successful step
+	ForceRemove bool // always remove them
+}
+
+// BuildOutput receives a build's progress: text as Docker's classic
+// builder prints it, and the final image ID.
+type BuildOutput interface {
+	Write(p []byte) (int, error)
+	Aux(id string)
 }

@@ -182,6 +182,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
 		newPullCommand(c), newPushCommand(c), newLoginCommand(c), newLogoutCommand(c), newSearchCommand(c),
+		newCommitCommand(c), newBuildCommand(c), newBuilderCommand(c),
 	)
 	root.AddCommand(newNetworkCommand(c), newPortCommand(c))
 	root.AddCommand(&cobra.Command{

@@ -16,6 +16,7 @@ func newContainerCommand(c *berthCLI) *cobra.Command {
 		newStartCommand(c), newStopCommand(c), newWaitCommand(c),
 		newPauseCommand(c), newUnpauseCommand(c), newTopCommand(c), newStatsCommand(c),
 		newExecCommand(c), newUpdateCommand(c),
+		newCommitCommand(c),
 	)
 	cmd.AddCommand(newPortCommand(c))
 	cmd.AddCommand(fsContainerCommands(c)...)
@@ -32,6 +33,7 @@ func newImageCommand(c *berthCLI) *cobra.Command {
 	cmd.AddCommand(
 		newImportCommand(c), newImageInspectCommand(c), withAliasGroup(ls, "images"),
 		withAliasGroup(rm, "rmi"), newTagCommand(c), newPullCommand(c), newPushCommand(c),
+		newBuildCommand(c),
 	)
 	cmd.AddCommand(imageArchiveSubcommands(c)...)
 	return cmd

@@ -171,11 +171,17 @@ func mergeImageConfig(user *apicontainer.Config, img dockerspec.DockerOCIImageCo
 		c.Labels = map[string]string{}
 	}
 	c.Healthcheck = mergeHealthcheck(c.Healthcheck, img.Healthcheck)
-	if len(img.Volumes) > 0 && c.Volumes == nil {
-		c.Volumes = map[string]struct{}{}
+	if len(img.Volumes) > 0 {
+		// The image's volumes and the user's: the Docker CLI sends an
+		// empty map, which must not drop the image's.
+		vols := map[string]struct{}{}
 		for k := range img.Volumes {
-			c.Volumes[k] = struct{}{}
+			vols[k] = struct{}{}
 		}
+		for k := range c.Volumes {
+			vols[k] = struct{}{}
+		}
+		c.Volumes = vols
 	}
 	if len(c.OnBuild) == 0 {
 		c.OnBuild = img.OnBuild

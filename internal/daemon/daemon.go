@@ -26,6 +26,7 @@ type Daemon struct {
 	Distribution *Distribution
 	DiskUsage    *DiskUsage
 	Networks     *Networks
+	Builds       *Builds
 
 	images *image.Store
 	events *events.Bus
@@ -88,6 +89,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	d.DiskUsage = &DiskUsage{images: d.Images, containers: d.Containers, volumes: vols}
 	d.Networks = &Networks{mgr: netw, containers: d.Containers}
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
+	if d.Builds, err = newBuilds(cfg.DataRoot, d.Containers, d.Images); err != nil {
+		imgs.Close()
+		return nil, fmt.Errorf("opening the builder: %w", err)
+	}
 	d.Containers.restore(ctx)
 	netw.ForgetUnknown(ctx, func(id string) bool { _, err := store.Lookup(id); return err == nil })
 	return d, nil

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -104,34 +103,18 @@ func (s *Images) pruneOne(ctx context.Context, img *image.Image) ([]apiimage.Del
 	return out, reclaimed, nil
 }
 
-// untilFilter reads the until filter: a Go duration before now ("24h"),
+// imageUntil reads the until filter: a Go duration before now ("24h"),
 // a Unix time ("1700000000", "1700000000.5") or an RFC 3339 style date.
 func imageUntil(f backend.Filters, now time.Time) (time.Time, error) {
 	var out time.Time
 	for v := range f["until"] {
-		t, err := parseImageTime(v, now)
+		t, err := parseUntil(v, now)
 		if err != nil {
 			return time.Time{}, errdefs.InvalidParameterf("invalid filter 'until=%s': %v", v, err)
 		}
 		out = t
 	}
 	return out, nil
-}
-
-func parseImageTime(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return now.Add(-d), nil
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "eE") {
-		whole, frac := math.Modf(secs)
-		return time.Unix(int64(whole), int64(frac*1e9)), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, errdefs.InvalidParameterf("cannot parse %q as a timestamp or duration", v)
 }
 
 // imageListFilter is the part of GET /images/json's filters that needs

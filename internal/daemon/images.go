@@ -75,6 +75,12 @@ func (s *Images) List(ctx context.Context, all bool, filters backend.Filters) ([
 	}
 	imgs := s.store.List(ctx)
 	sort.Slice(imgs, func(i, j int) bool { return created(imgs[i]).After(created(imgs[j])) })
+	// Untagged images other images were built on (build steps) show
+	// only with all, as in Docker.
+	parents := map[digest.Digest]bool{}
+	for _, img := range imgs {
+		parents[img.Parent] = true
+	}
 	out := []apiimage.Summary{}
 	for _, img := range imgs {
 		if !matchImage(img, filters) || !keep(img) {

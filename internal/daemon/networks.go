@@ -142,9 +142,9 @@ func (s *Networks) Prune(ctx context.Context, f backend.Filters) (apinet.PruneRe
 		switch k {
 		case "until":
 			for v := range vals {
-				t, err := parseUntil(v)
+				t, err := parseUntil(v, time.Now())
 				if err != nil {
-					return apinet.PruneReport{}, err
+					return apinet.PruneReport{}, errdefs.InvalidParameterf("invalid until filter %q: %v", v, err)
 				}
 				until = t
 			}
@@ -176,22 +176,6 @@ func (s *Networks) Prune(ctx context.Context, f backend.Filters) (apinet.PruneRe
 		deleted = []string{}
 	}
 	return apinet.PruneReport{NetworksDeleted: deleted}, err
-}
-
-func parseUntil(v string) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	var sec int64
-	if _, err := fmt.Sscan(v, &sec); err == nil {
-		return time.Unix(sec, 0), nil
-	}
-	return time.Time{}, errdefs.InvalidParameterf("invalid until filter %q", v)
 }
 
 // Connect attaches a container to a network.

@@ -24,7 +24,7 @@ func (s *Containers) Prune(ctx context.Context, f backend.Filters) (apicontainer
 			return rep, errdefs.InvalidParameterf("invalid filter '%s'", k)
 		}
 	}
-	until, err := containerUntil(f, time.Now())
+	until, err := untilFilter(f, time.Now())
 	if err != nil {
 		return rep, err
 	}
@@ -59,12 +59,12 @@ func (s *Containers) Prune(ctx context.Context, f backend.Filters) (apicontainer
 	return rep, nil
 }
 
-// containerUntil reads prune's until: a unix timestamp (fractions allowed),
+// untilFilter reads prune's until: a unix timestamp (fractions allowed),
 // an RFC 3339 date or time, or a Go duration counted back from now.
-func containerUntil(f backend.Filters, now time.Time) (time.Time, error) {
+func untilFilter(f backend.Filters, now time.Time) (time.Time, error) {
 	var out time.Time
 	for v := range f["until"] {
-		t, err := parsePruneUntil(v, now)
+		t, err := parseUntil(v, now)
 		if err != nil {
 			return time.Time{}, errdefs.InvalidParameterf("failed to parse value %q of filter \"until\": %v", v, err)
 		}
@@ -73,7 +73,7 @@ func containerUntil(f backend.Filters, now time.Time) (time.Time, error) {
 	return out, nil
 }
 
-func parsePruneUntil(v string, now time.Time) (time.Time, error) {
+func parseUntil(v string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(v); err == nil {
 		return now.Add(-d), nil
 	}
