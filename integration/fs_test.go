@@ -126,23 +126,28 @@ func TestContainerPrune(t *testing.T) {
 			must(t, c, "rm", "-f", up, stopped)
 		})
 	}
-	// system prune: containers and, with --volumes, anonymous volumes.
-	c := clis(t, d)[0]
-	ctr := must(t, c, "create", "-v", "/anon", "busybox", "true")
-	anon := must(t, c, "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", ctr)
-	named := testutil.UniqueName(t, "keep")
-	must(t, c, "volume", "create", named)
-	got := must(t, c, "system", "prune", "-f", "--volumes")
-	if !strings.Contains(got, "Deleted Containers:\n"+ctr+"\n") || !strings.Contains(got, "Deleted Volumes:\n"+anon+"\n") || !strings.Contains(got, "Total reclaimed space: ") {
-		t.Fatalf("system prune:\n%s", got)
-	}
-	if strings.Contains(got, named) {
-		t.Fatalf("system prune took a named volume:\n%s", got)
-	}
-	must(t, c, "volume", "rm", named)
-	out, _, _ := d.BerthInput(t, "n\n", "system", "prune", "--filter", "label=a=b")
-	if !strings.HasPrefix(out, "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - unused build cache\n\n  Items to be pruned will be filtered with:\n  - label=a=b\n\nAre you sure you want to continue? [y/N] ") {
-		t.Fatalf("system prune prompt:\n%s", out)
+	// system prune: containers and, with --volumes, anonymous volumes; the
+	// image in use stays. Through both CLIs, which call the same endpoints.
+	for _, c := range clis(t, d) {
+		t.Run("system/"+c.name, func(t *testing.T) {
+			ctr := must(t, c, "create", "-v", "/anon", "busybox", "true")
+			anon := must(t, c, "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", ctr)
+			named := testutil.UniqueName(t, "keep")
+			must(t, c, "volume", "create", named)
+			got := must(t, c, "system", "prune", "-f", "--volumes")
+			if !strings.Contains(got, "Deleted Containers:\n"+ctr+"\n") || !strings.Contains(got, "Deleted Volumes:\n"+anon+"\n") || !strings.Contains(got, "Total reclaimed space: ") {
+				t.Fatalf("system prune:\n%s", got)
+			}
+			if strings.Contains(got, named) {
+				t.Fatalf("system prune took a named volume:\n%s", got)
+			}
+			must(t, c, "volume", "rm", named)
+			must(t, c, "image", "inspect", "busybox")
+			out, _, _ := withInput(d, c, "n\n", "system", "prune", "--filter", "label=a=b")(t)
+			if !strings.HasPrefix(out, "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - unused build cache\n\n  Items to be pruned will be filtered with:\n  - label=a=b\n\nAre you sure you want to continue? [y/N] ") {
+				t.Fatalf("system prune prompt:\n%s", out)
+			}
+		})
 	}
 }
 
