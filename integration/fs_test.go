@@ -247,6 +247,34 @@ func TestVolumeBadInputAndPersistence(t *testing.T) {
 			}
 		})
 	}
+	// The API's statuses and messages, and the archive routes' bad input.
+	name := testutil.UniqueName(t, "api")
+	must(t, clis(t, d)[0], "create", "--name", name, "busybox", "true")
+	t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+	for _, tt := range []struct {
+		method, path, body string
+		code               int
+		msg                string
+	}{
+		{"POST", "/v1.50/volumes/create", `{"Name":"bad name!"}`, 400, `includes invalid characters for a local volume name`},
+		{"GET", "/v1.50/volumes/nonexistent-vol", "", 404, "no such volume"},
+		{"DELETE", "/v1.50/volumes/nonexistent-vol", "", 404, "no such volume"},
+		{"GET", "/v1.50/containers/" + name + "/archive?path=/nope", "", 404, "Could not find the file /nope in container " + name},
+		{"GET", "/v1.50/containers/" + name + "/archive", "", 400, "Path cannot be empty"},
+		{"HEAD", "/v1.50/containers/" + name + "/archive?path=/nope", "", 404, ""},
+		{"PUT", "/v1.50/containers/" + name + "/archive?path=/nope", "", 404, "Could not find the file /nope in container " + name},
+		{"PUT", "/v1.50/containers/" + name + "/archive?path=/etc/passwd", "", 400, "extraction point is not a directory"},
+		{"PUT", "/v1.50/containers/" + name + "/archive?path=/tmp", "not a tar", 400, ""},
+		{"GET", "/v1.50/containers/nonexistent-ctr/changes", "", 404, "No such container: nonexistent-ctr"},
+		{"GET", "/v1.50/containers/nonexistent-ctr/export", "", 404, "No such container: nonexistent-ctr"},
+		{"POST", `/v1.50/containers/prune?filters={"until":{"yesterday-ish":true}}`, "", 400, `failed to parse value \"yesterday-ish\" of filter`},
+		{"POST", `/v1.50/containers/prune?filters={"bogus":{"x":true}}`, "", 400, "invalid filter 'bogus'"},
+	} {
+		r := apiRequest(t, d, tt.method, tt.path, tt.body)
+		if r.code != tt.code || !strings.Contains(r.body, tt.msg) {
+			t.Errorf("%s %s: %d %s, want %d %q", tt.method, tt.path, r.code, r.body, tt.code, tt.msg)
+		}
+	}
 	c := clis(t, d)[0]
 	vol := testutil.UniqueName(t, "persist")
 	must(t, c, "run", "--rm", "-v", vol+":/data", "busybox", "sh", "-c", "echo 1 > /data/x")
