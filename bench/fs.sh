@@ -7,6 +7,7 @@
 # rootfs times, R times each after one warm-up:
 #   - cp DIR box:/in        (into a running container's writable layer)
 #   - cp box:/in OUTDIR     (back out)
+#   - cp box:/in -          (out as a tar stream, to /dev/null)
 # checks the copy came back byte for byte, and prints the medians and the
 # ratios against Docker.
 #
@@ -43,6 +44,8 @@ unmount_under() {
 	done
 }
 
+# Own names for berth's host objects, so nothing of the host's is touched.
+net_prefix=berthb$(printf '%04x' $((RANDOM % 65536)))
 cleanup() {
 	set +e
 	echo "cleaning up..." >&2
@@ -63,6 +66,9 @@ cleanup() {
 	else
 		rm -rf "$work"
 	fi
+	# berth's own bridge, veths and nftables table, named by this run's prefix
+	for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$net_prefix"); do ip link del "$l" 2>/dev/null; done
+	nft delete table ip "$net_prefix" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -91,7 +97,7 @@ bench_engine() {
 	local e=$1; shift
 	"$@" run -d --name box busybox sleep 100000 >/dev/null || { log "$e: run failed"; return 1; }
 	local i t0 t1 out
-	: >"$work/$e.in"; : >"$work/$e.out"
+	: >"$work/$e.in"; : >"$work/$e.out"; : >"$work/$e.stream"
 	for ((i = 0; i <= R; i++)); do
 		"$@" exec box rm -rf /in >/dev/null 2>&1
 		t0=$(now_ns)
@@ -103,6 +109,10 @@ bench_engine() {
 		"$@" cp box:/in "$out" >/dev/null || { log "$e: cp out failed"; return 1; }
 		t1=$(now_ns)
 		((i > 0)) && echo "$(((t1 - t0) / 1000000))" >>"$work/$e.out"
+		t0=$(now_ns)
+		"$@" cp box:/in - >/dev/null || { log "$e: cp out to - failed"; return 1; }
+		t1=$(now_ns)
+		((i > 0)) && echo "$(((t1 - t0) / 1000000))" >>"$work/$e.stream"
 		local got
 		got=$(cd "$out" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)
 		[[ $got == "$sum_src" ]] || { log "$e: the copy out differs from the source"; return 1; }
@@ -110,13 +120,14 @@ bench_engine() {
 	done
 	T[$e.in]=$(median "$work/$e.in")
 	T[$e.out]=$(median "$work/$e.out")
+	T[$e.stream]=$(median "$work/$e.stream")
 	"$@" rm -f box >/dev/null 2>&1
 }
 
 echo "berth..." >&2
 export BERTH_HOST=unix://$work/b-run/berth.sock
 "$work/berth" daemon --data-root "$work/b-data" --exec-root "$work/b-run" -H "$BERTH_HOST" \
-	--cgroup-parent "$tag-berth" >"$work/berth.log" 2>&1 &
+	--net-prefix "$net_prefix" --bridge "${net_prefix}0" --cgroup-parent "$tag-berth" >"$work/berth.log" 2>&1 &
 berth_pid=$!
 for _ in $(seq 1 100); do "$work/berth" version >/dev/null 2>&1 && break; sleep 0.1; done
 "$work/berth" import "$work/busybox.tar" busybox >/dev/null || die "berth import failed: $(tail -2 "$work/berth.log")"
@@ -145,3 +156,4 @@ printf '\n%s MB in %s files + 100 small, median of %s runs\n' "$SIZE_MB" "$FILES
 printf '| metric | berth | Docker | berth / Docker |\n|---|---|---|---|\n'
 printf '| cp dir into a running container | %s ms | %s ms | %s |\n' "${T[berth.in]:--}" "${T[docker.in]:--}" "$(ratio in)"
 printf '| cp dir out of a running container | %s ms | %s ms | %s |\n' "${T[berth.out]:--}" "${T[docker.out]:--}" "$(ratio out)"
+printf '| cp dir out as a tar stream (-) | %s ms | %s ms | %s |\n' "${T[berth.stream]:--}" "${T[docker.stream]:--}" "$(ratio stream)"

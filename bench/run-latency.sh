@@ -163,6 +163,8 @@ cg_docker=$tag-docker
 cg_podman=$tag-podman
 berth_pid= docker_pid=
 
+# Own names for berth's host objects, so nothing of the host's is touched.
+net_prefix=berthb$(printf '%04x' $((RANDOM % 65536)))
 cleanup() {
 	set +e
 	echo "cleaning up..." >&2
@@ -188,6 +190,9 @@ cleanup() {
 	else
 		rm -rf "$work"
 	fi
+	# berth's own bridge, veths and nftables table, named by this run's prefix
+	for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$net_prefix"); do ip link del "$l" 2>/dev/null; done
+	nft delete table ip "$net_prefix" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -240,7 +245,7 @@ run_berth() {
 	export BERTH_HOST=unix://$work/b-run/berth.sock
 	local B=$work/berth
 	"$B" daemon --data-root "$work/b-data" --exec-root "$work/b-run" -H "$BERTH_HOST" \
-		--cgroup-parent "$cg_berth" >"$work/berth.log" 2>&1 &
+		--net-prefix "$net_prefix" --bridge "${net_prefix}0" --cgroup-parent "$cg_berth" >"$work/berth.log" 2>&1 &
 	berth_pid=$!
 	local i
 	for i in $(seq 1 100); do "$B" version >/dev/null 2>&1 && break; sleep 0.1; done

@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"berth/internal/testutil"
 )
@@ -133,6 +135,11 @@ func TestCpBothWays(t *testing.T) {
 				if code != 1 || !strings.Contains(stderr, `invalid output path: directory "/nonexistent-dir" does not exist`) {
 					t.Fatalf("cp to a missing local dir: exit %d %q", code, stderr)
 				}
+				ev := must(t, c, "events", "--since", "0", "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+					"--filter", "container="+name, "--format", "{{.Action}}")
+				if !strings.Contains(ev, "extract-to-dir") || !strings.Contains(ev, "archive-path") {
+					t.Fatalf("cp events: %q", ev)
+				}
 				if running {
 					// The running container sees what was copied in.
 					if got := must(t, c, "exec", name, "cat", "/tmp/copied/sub/g.txt", "/data/in-volume.txt"); got != "deep\nhello file" {
@@ -232,6 +239,73 @@ func TestCpReportsOnATerminal(t *testing.T) {
 			}
 			if quiet := run("cp", "-q", src, name+":/tmp/"); strings.Contains(quiet, "Successfully") {
 				t.Fatalf("-q printed %q", quiet)
+			}
+		})
+	}
+}
+
+// TestCpDirContents: "dir/." copies what is in a directory, not the
+// directory, into an existing one or as a new one, both ways.
+func TestCpDirContents(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	local := t.TempDir()
+	os.MkdirAll(filepath.Join(local, "src", "sub"), 0o755)
+	os.WriteFile(filepath.Join(local, "src", "sub", "f"), []byte("f"), 0o644)
+	os.WriteFile(filepath.Join(local, "src", "top"), []byte("t"), 0o644)
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "dot")
+			must(t, c, "run", "-d", "--name", name, "busybox", "sh", "-c", "mkdir /exists; sleep 1000")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			waitFor(t, 10*time.Second, func() bool { _, _, code := c.run(t, "exec", name, "test", "-d", "/exists"); return code == 0 })
+			must(t, c, "cp", filepath.Join(local, "src")+"/.", name+":/exists")
+			must(t, c, "cp", filepath.Join(local, "src")+"/.", name+":/fresh")
+			if got := must(t, c, "exec", name, "sh", "-c", "cat /exists/top /exists/sub/f /fresh/top /fresh/sub/f; ls -d /exists/src /fresh/src 2>&1 | grep -c 'No such'"); got != "tftf2" {
+				t.Fatalf("contents copied in: %q", got)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			must(t, c, "cp", name+":/fresh/.", out)
+			existing := t.TempDir()
+			must(t, c, "cp", name+":/fresh/.", existing)
+			for _, p := range []string{filepath.Join(out, "sub", "f"), filepath.Join(existing, "sub", "f"), filepath.Join(existing, "top")} {
+				if _, err := os.Stat(p); err != nil {
+					t.Fatalf("contents copied out: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestCpFollowLink: -L copies a symlink's target under the link's name,
+// both ways; without it the link itself is copied.
+func TestCpFollowLink(t *testing.T) {
+	testutil.RequiresRoot(t)
+	d := testutil.StartDaemon(t)
+	d.ImportBusybox(t, "busybox")
+	local := t.TempDir()
+	os.WriteFile(filepath.Join(local, "target"), []byte("target\n"), 0o644)
+	os.Symlink("target", filepath.Join(local, "link"))
+	for _, c := range clis(t, d) {
+		t.Run(c.name, func(t *testing.T) {
+			name := testutil.UniqueName(t, "follow")
+			must(t, c, "run", "-d", "--name", name, "busybox", "sh", "-c", "ln -s /etc/passwd /etc/pwlink; sleep 1000")
+			t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+			waitFor(t, 10*time.Second, func() bool { _, _, code := c.run(t, "exec", name, "test", "-L", "/etc/pwlink"); return code == 0 })
+			out := t.TempDir()
+			must(t, c, "cp", name+":/etc/pwlink", filepath.Join(out, "plain"))
+			must(t, c, "cp", "-L", name+":/etc/pwlink", filepath.Join(out, "followed"))
+			if target, err := os.Readlink(filepath.Join(out, "plain")); err != nil || target != "/etc/passwd" {
+				t.Fatalf("without -L: %q %v", target, err)
+			}
+			if b, err := os.ReadFile(filepath.Join(out, "followed")); err != nil || !strings.Contains(string(b), "berthuser") {
+				t.Fatalf("with -L: %q %v", b, err)
+			}
+			must(t, c, "cp", filepath.Join(local, "link"), name+":/tmp/")
+			must(t, c, "cp", "-L", filepath.Join(local, "link"), name+":/tmp/flink")
+			if got := must(t, c, "exec", name, "sh", "-c", "readlink /tmp/link; cat /tmp/flink; test -L /tmp/flink || echo regular"); got != "target\ntarget\nregular" {
+				t.Fatalf("into the container: %q", got)
 			}
 		})
 	}

@@ -3,8 +3,10 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"berth/internal/testutil"
 )
@@ -60,6 +62,11 @@ func TestDiffAndExport(t *testing.T) {
 				b, err := os.ReadFile(out)
 				if err != nil || len(tarNames(t, string(b))) != len(files) {
 					t.Fatalf("export -o: %d entries, %v", len(tarNames(t, string(b))), err)
+				}
+				ev := must(t, c, "events", "--since", "0", "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+					"--filter", "container="+name, "--filter", "event=export", "--format", "{{.Action}}")
+				if !strings.Contains(ev, "export") {
+					t.Fatalf("no export event: %q", ev)
 				}
 				// Round trip: the export imported as an image runs with the
 				// container's files.
@@ -119,23 +126,28 @@ func TestContainerPrune(t *testing.T) {
 			must(t, c, "rm", "-f", up, stopped)
 		})
 	}
-	// system prune: containers and, with --volumes, anonymous volumes.
-	c := clis(t, d)[0]
-	ctr := must(t, c, "create", "-v", "/anon", "busybox", "true")
-	anon := must(t, c, "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", ctr)
-	named := testutil.UniqueName(t, "keep")
-	must(t, c, "volume", "create", named)
-	got := must(t, c, "system", "prune", "-f", "--volumes")
-	if !strings.Contains(got, "Deleted Containers:\n"+ctr+"\n") || !strings.Contains(got, "Deleted Volumes:\n"+anon+"\n") || !strings.Contains(got, "Total reclaimed space: ") {
-		t.Fatalf("system prune:\n%s", got)
-	}
-	if strings.Contains(got, named) {
-		t.Fatalf("system prune took a named volume:\n%s", got)
-	}
-	must(t, c, "volume", "rm", named)
-	out, _, _ := d.BerthInput(t, "n\n", "system", "prune", "--filter", "label=a=b")
-	if !strings.HasPrefix(out, "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - unused build cache\n\n  Items to be pruned will be filtered with:\n  - label=a=b\n\nAre you sure you want to continue? [y/N] ") {
-		t.Fatalf("system prune prompt:\n%s", out)
+	// system prune: containers and, with --volumes, anonymous volumes; the
+	// image in use stays. Through both CLIs, which call the same endpoints.
+	for _, c := range clis(t, d) {
+		t.Run("system/"+c.name, func(t *testing.T) {
+			ctr := must(t, c, "create", "-v", "/anon", "busybox", "true")
+			anon := must(t, c, "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", ctr)
+			named := testutil.UniqueName(t, "keep")
+			must(t, c, "volume", "create", named)
+			got := must(t, c, "system", "prune", "-f", "--volumes")
+			if !strings.Contains(got, "Deleted Containers:\n"+ctr+"\n") || !strings.Contains(got, "Deleted Volumes:\n"+anon+"\n") || !strings.Contains(got, "Total reclaimed space: ") {
+				t.Fatalf("system prune:\n%s", got)
+			}
+			if strings.Contains(got, named) {
+				t.Fatalf("system prune took a named volume:\n%s", got)
+			}
+			must(t, c, "volume", "rm", named)
+			must(t, c, "image", "inspect", "busybox")
+			out, _, _ := withInput(d, c, "n\n", "system", "prune", "--filter", "label=a=b")(t)
+			if !strings.HasPrefix(out, "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - unused build cache\n\n  Items to be pruned will be filtered with:\n  - label=a=b\n\nAre you sure you want to continue? [y/N] ") {
+				t.Fatalf("system prune prompt:\n%s", out)
+			}
+		})
 	}
 }
 
@@ -161,6 +173,16 @@ func TestVolumesFromAndReadOnly(t *testing.T) {
 			}
 			user := testutil.UniqueName(t, "user")
 			must(t, c, "create", "--name", user, "--volumes-from", store, "busybox", "true")
+			anon := must(t, c, "inspect", "-f", `{{range .Mounts}}{{if eq .Destination "/cfg"}}{{.Name}}{{end}}{{end}}`, store)
+			for _, f := range []string{"volume=" + anon, "volume=/cfg"} {
+				got := strings.Fields(must(t, c, "ps", "-a", "--filter", f, "--format", "{{.Names}}"))
+				if len(got) != 2 || !(got[0] == user && got[1] == store) {
+					t.Fatalf("ps --filter %s: %v", f, got)
+				}
+			}
+			if got := must(t, c, "ps", "-a", "--filter", "volume=/nowhere", "-q"); got != "" {
+				t.Fatalf("ps --filter volume=/nowhere: %q", got)
+			}
 			got := must(t, c, "inspect", "-f", "{{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}", user)
 			if got != "/cfg:true /hostdir:true" && got != "/hostdir:true /cfg:true" {
 				t.Fatalf("mounts from volumes-from %q", got)
@@ -224,6 +246,34 @@ func TestVolumeBadInputAndPersistence(t *testing.T) {
 				t.Fatalf("unknown volume: %d %q", code, stderr)
 			}
 		})
+	}
+	// The API's statuses and messages, and the archive routes' bad input.
+	name := testutil.UniqueName(t, "api")
+	must(t, clis(t, d)[0], "create", "--name", name, "busybox", "true")
+	t.Cleanup(func() { d.Berth(t, "rm", "-f", name) })
+	for _, tt := range []struct {
+		method, path, body string
+		code               int
+		msg                string
+	}{
+		{"POST", "/v1.50/volumes/create", `{"Name":"bad name!"}`, 400, `includes invalid characters for a local volume name`},
+		{"GET", "/v1.50/volumes/nonexistent-vol", "", 404, "no such volume"},
+		{"DELETE", "/v1.50/volumes/nonexistent-vol", "", 404, "no such volume"},
+		{"GET", "/v1.50/containers/" + name + "/archive?path=/nope", "", 404, "Could not find the file /nope in container " + name},
+		{"GET", "/v1.50/containers/" + name + "/archive", "", 400, "Path cannot be empty"},
+		{"HEAD", "/v1.50/containers/" + name + "/archive?path=/nope", "", 404, ""},
+		{"PUT", "/v1.50/containers/" + name + "/archive?path=/nope", "", 404, "Could not find the file /nope in container " + name},
+		{"PUT", "/v1.50/containers/" + name + "/archive?path=/etc/passwd", "", 400, "extraction point is not a directory"},
+		{"PUT", "/v1.50/containers/" + name + "/archive?path=/tmp", "not a tar", 400, ""},
+		{"GET", "/v1.50/containers/nonexistent-ctr/changes", "", 404, "No such container: nonexistent-ctr"},
+		{"GET", "/v1.50/containers/nonexistent-ctr/export", "", 404, "No such container: nonexistent-ctr"},
+		{"POST", `/v1.50/containers/prune?filters={"until":{"yesterday-ish":true}}`, "", 400, `failed to parse value \"yesterday-ish\" of filter`},
+		{"POST", `/v1.50/containers/prune?filters={"bogus":{"x":true}}`, "", 400, "invalid filter 'bogus'"},
+	} {
+		r := apiRequest(t, d, tt.method, tt.path, tt.body)
+		if r.code != tt.code || !strings.Contains(r.body, tt.msg) {
+			t.Errorf("%s %s: %d %s, want %d %q", tt.method, tt.path, r.code, r.body, tt.code, tt.msg)
+		}
 	}
 	c := clis(t, d)[0]
 	vol := testutil.UniqueName(t, "persist")

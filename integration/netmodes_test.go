@@ -21,6 +21,12 @@ func TestLegacyLinks(t *testing.T) {
 			out := must(t, c, "run", "--rm", "--link", web+":site", "busybox", "sh", "-c",
 				"grep -w site /etc/hosts; echo $SITE_PORT; echo $SITE_ENV_SECRET; echo $SITE_NAME; "+ncGet("site", 80))
 			ip := must(t, c, "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", web)
+			if c.name == "docker" {
+				// API 1.50 still carries the deprecated top-level fields.
+				if legacy := must(t, c, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", web); legacy != ip {
+					t.Fatalf("NetworkSettings.IPAddress %q, want %q", legacy, ip)
+				}
+			}
 			lines := strings.Split(out, "\n")
 			if len(lines) != 5 || !strings.HasPrefix(lines[0], ip+"\tsite ") || lines[1] != "tcp://"+ip+":80" ||
 				lines[2] != "s1" || !strings.HasSuffix(lines[3], "/site") || lines[4] != "linked" {
@@ -64,9 +70,10 @@ func TestNetworkModes(t *testing.T) {
 					t.Fatalf("bridge view lacks %q:\n%s", want, got)
 				}
 			}
-			// container:<name> shares the namespace.
-			if out := must(t, c, "run", "--rm", "--network", "container:"+name, "busybox", "cat", "/sys/class/net/eth0/address"); out != mac {
-				t.Fatalf("container mode sees %q, want %q", out, mac)
+			// container:<name> shares the namespace, the hostname and the
+			// hosts file.
+			if out := must(t, c, "run", "--rm", "--network", "container:"+name, "busybox", "sh", "-c", "cat /sys/class/net/eth0/address; hostname; grep db.test /etc/hosts"); out != mac+"\nh1\n10.9.9.9\tdb.test" {
+				t.Fatalf("container mode sees %q, want MAC %s, hostname h1 and the hosts entry", out, mac)
 			}
 			// --dns, --dns-search, --dns-option on the default bridge.
 			rc := must(t, c, "run", "--rm", "--dns", "10.1.2.3", "--dns-search", "corp.test", "--dns-option", "ndots:2", "busybox", "cat", "/etc/resolv.conf")
@@ -90,7 +97,19 @@ func TestStaticAddressAndMAC(t *testing.T) {
 	for _, c := range clis(t, d) {
 		t.Run(c.name, func(t *testing.T) {
 			n := testutil.UniqueName(t, "static")
-			must(t, c, "network", "create", "--subnet", subnet, "--ip-range", fmt.Sprintf("%d.%d.%d.32/27", a[0], a[1], a[2]+9), n)
+			brName := d.NetPrefix + "-" + c.name[:2]
+			gw := fmt.Sprintf("%d.%d.%d.254", a[0], a[1], a[2]+9)
+			must(t, c, "network", "create", "--subnet", subnet, "--gateway", gw, "--ip-range", fmt.Sprintf("%d.%d.%d.32/27", a[0], a[1], a[2]+9),
+				"-o", "com.docker.network.bridge.name="+brName, n)
+			if got := must(t, c, "network", "inspect", "-f", `{{range .IPAM.Config}}{{.Gateway}}{{end}} {{index .Options "com.docker.network.bridge.name"}}`, n); got != gw+" "+brName {
+				t.Fatalf("network inspect: %q", got)
+			}
+			if links, _ := d.NetLeftovers(); !strings.Contains(strings.Join(links, ","), brName) {
+				t.Fatalf("bridge %s missing: %v", brName, links)
+			}
+			if route := must(t, c, "run", "--rm", "--network", n, "busybox", "ip", "route"); !strings.Contains(route, "default via "+gw) {
+				t.Fatalf("route via --gateway: %q", route)
+			}
 			out := must(t, c, "run", "--rm", "--network", n, "--ip", ip, "--mac-address", "92:d0:c6:0a:29:33", "busybox", "sh", "-c",
 				"ip -4 addr show eth0 | grep -o 'inet [0-9./]*'; cat /sys/class/net/eth0/address")
 			if out != "inet "+ip+"/24\n92:d0:c6:0a:29:33" {

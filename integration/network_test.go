@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,14 @@ func TestPublishedPorts(t *testing.T) {
 			if ps := must(t, c, "ps", "--format", "{{.Ports}}", "-f", "name="+name); !strings.Contains(ps, fmt.Sprintf("0.0.0.0:%d->80/tcp", p1)) {
 				t.Fatalf("ps ports %q", ps)
 			}
+			for _, f := range []string{"publish=80", "publish=80/tcp", "expose=99", "network=bridge"} {
+				if got := must(t, c, "ps", "-q", "--no-trunc", "--filter", f, "--filter", "name="+name); got == "" {
+					t.Fatalf("ps --filter %s: no match", f)
+				}
+			}
+			if got := must(t, c, "ps", "-q", "--filter", "publish=81", "--filter", "name="+name); got != "" {
+				t.Fatalf("ps --filter publish=81 matched %q", got)
+			}
 			// Hairpin: the container reaches its own published port
 			// through the host's address.
 			stdout, _, _ := c.run(t, "exec", name, "sh", "-c", ncGet(gw, p1))
@@ -127,7 +136,7 @@ func TestUserNetworks(t *testing.T) {
 			must(t, c, "network", "create", "--internal", other)
 			db := testutil.UniqueName(t, "db")
 			must(t, c, "run", "-d", "--name", db, "--network", app, "--network-alias", "cache", "busybox", "nc", "-ll", "-p", "6379", "-e", "cat")
-			for _, host := range []string{db, "cache"} {
+			for _, host := range []string{db, "cache", db + "." + app} {
 				out := must(t, c, "run", "--rm", "--network", app, "busybox", "sh", "-c", "echo ping-"+host+" | nc -w 3 "+host+" 6379")
 				if out != "ping-"+host {
 					t.Fatalf("via %s: %q", host, out)
@@ -147,6 +156,15 @@ func TestUserNetworks(t *testing.T) {
 			if out := must(t, c, "run", "--rm", "--network", other, "busybox", "sh", "-c", "echo hi | nc -w 3 db2 6379"); out != "hi" {
 				t.Fatalf("after connect: %q", out)
 			}
+			// A running container of the default bridge that joins app gets
+			// the embedded DNS.
+			cl := testutil.UniqueName(t, "client")
+			must(t, c, "run", "-d", "--name", cl, "busybox", "sleep", "60")
+			must(t, c, "network", "connect", app, cl)
+			if out := must(t, c, "exec", cl, "sh", "-c", "echo late | nc -w 3 "+db+" 6379"); out != "late" {
+				t.Fatalf("after connecting a running container: %q", out)
+			}
+			must(t, c, "rm", "-f", cl)
 			insp := must(t, c, "network", "inspect", "-f", "{{range .Containers}}{{.Name}}{{end}}", other)
 			if insp != db {
 				t.Fatalf("network inspect containers %q", insp)
@@ -225,4 +243,47 @@ func portmapRules(t *testing.T, d *testutil.Daemon) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestIPTablesFallback drives publishing and isolation through the
+// iptables backend (used where the kernel lacks nf_tables).
+func TestIPTablesFallback(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if _, err := exec.LookPath("iptables-legacy"); err != nil {
+		t.Skip("no iptables-legacy")
+	}
+	if err := exec.Command("iptables-legacy", "-t", "nat", "-L", "-n").Run(); err != nil {
+		t.Skipf("legacy iptables unusable: %v", err)
+	}
+	d := testutil.StartDaemon(t, "--firewall-backend", "iptables")
+	d.ImportBusybox(t, "busybox")
+	c := clis(t, d)[0]
+	port := freePort(t)
+	name := testutil.UniqueName(t, "web")
+	must(t, c, append([]string{"run", "-d", "--name", name, "-p", fmt.Sprint(port, ":80"), "busybox"}, httpdCmd("via-iptables")...)...)
+	gw := must(t, c, "inspect", "-f", "{{.NetworkSettings.Networks.bridge.Gateway}}", name)
+	for _, addr := range []string{fmt.Sprint("127.0.0.1:", port), net.JoinHostPort(gw, fmt.Sprint(port))} {
+		if body, err := httpGet(t, addr); body != "via-iptables" {
+			t.Fatalf("GET %s: %q %v", addr, body, err)
+		}
+	}
+	save := func() string {
+		out, _ := exec.Command("iptables-legacy-save", "-t", "nat").Output()
+		return string(out)
+	}
+	if n := strings.Count(save(), fmt.Sprintf("--dport %d -j DNAT", port)); n != 1 {
+		t.Fatalf("%d DNAT rules for port %d", n, port)
+	}
+	d.Kill9(t)
+	d.Restart(t)
+	if n := strings.Count(save(), fmt.Sprintf("--dport %d -j DNAT", port)); n != 1 {
+		t.Fatalf("%d DNAT rules for port %d after kill -9 and restart", n, port)
+	}
+	if body, err := httpGet(t, fmt.Sprint("127.0.0.1:", port)); body != "via-iptables" {
+		t.Fatalf("after restart: %q %v", body, err)
+	}
+	must(t, c, "rm", "-f", name)
+	if strings.Contains(save(), fmt.Sprintf("--dport %d -j DNAT", port)) {
+		t.Fatalf("DNAT rule left after rm")
+	}
 }

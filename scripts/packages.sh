@@ -8,11 +8,12 @@
 #   procps: ps, for the bench
 #   docker-registry: CNCF distribution, the local registries the pull/push tests start
 #     (its packaged service, if started, listens on :5000; tests use their own free ports)
+#   iptables: berth's firewall fallback where nf_tables is missing (and its test)
 set -euo pipefail
 
 BERTH_PACKAGES=(busybox-static libseccomp-dev pkg-config gcc libc6-dev iproute2 nftables ca-certificates procps docker-registry)
-
 BERTH_PACKAGES+=(skopeo) # skopeo: docker-archive/OCI interop tests of save and load
+BERTH_PACKAGES+=(iptables)
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

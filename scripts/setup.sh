@@ -33,6 +33,14 @@ else
 fi
 host=unix://$exec_root/berth.sock
 export BERTH_HOST=$host
+netargs=()
+if [[ ${BERTH_TEMP_ROOTS:-} == 1 ]]; then
+	# Throw-away roots get throw-away host objects too: their own bridge and
+	# nftables table, removed at the end (the real roots keep berth0, as
+	# Docker keeps docker0).
+	net_prefix=berths$(printf '%04x' $((RANDOM % 65536)))
+	netargs=(--net-prefix "$net_prefix" --bridge "${net_prefix}0")
+fi
 pid=
 cleanup() {
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
@@ -42,6 +50,8 @@ cleanup() {
 	fi
 	if [[ ${BERTH_TEMP_ROOTS:-} == 1 ]]; then
 		safe_rm "$exec_root"
+		for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$net_prefix"); do ip link del "$l" 2>/dev/null; done
+		nft delete table ip "$net_prefix" 2>/dev/null || true
 	fi
 	safe_rm "$tmp"
 }
@@ -62,7 +72,7 @@ if [[ -S $exec_root/berth.sock ]] && bin/berth version >/dev/null 2>&1; then
 fi
 
 echo "== starting berth daemon (data root $data_root, exec root $exec_root; log $tmp/daemon.log)"
-bin/berth daemon --data-root "$data_root" --exec-root "$exec_root" -H "$host" >"$tmp/daemon.log" 2>&1 &
+bin/berth daemon --data-root "$data_root" --exec-root "$exec_root" -H "$host" "${netargs[@]}" >"$tmp/daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
 	bin/berth version >/dev/null 2>&1 && break

@@ -76,7 +76,7 @@ func runDaemon(args []string) int {
 				}
 				fileCfg.DefaultAddressPools = pools
 			}
-			fileCfg.NetPrefix = cfg.NetPrefix
+			fileCfg.NetPrefix, fileCfg.FirewallBackend = cfg.NetPrefix, cfg.FirewallBackend
 			if fileCfg.Debug {
 				fileCfg.LogLevel = "debug"
 			}
@@ -113,6 +113,8 @@ func runDaemon(args []string) int {
 	f.StringArrayVar(&addrPools, "default-address-pool", nil, "Default address pools for node specific local networks (base=CIDR,size=N)")
 	f.StringVar(&cfg.NetPrefix, "net-prefix", "", "Prefix of berth's nftables table and link names (tests)")
 	f.MarkHidden("net-prefix")
+	f.StringVar(&cfg.FirewallBackend, "firewall-backend", "", "nftables or iptables (default: nftables where available)")
+	f.MarkHidden("firewall-backend")
 	cmd.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

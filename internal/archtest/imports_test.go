@@ -21,6 +21,8 @@ var forbidden = map[string][]string{
 	"internal/shim":      {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/container", "internal/storage"},
 	"internal/logger":    {"internal/api", "internal/cli", "internal/daemon", "internal/shim"},
 	"internal/builder":   {"internal/api", "internal/cli", "internal/daemon", "internal/container", "internal/runtime", "internal/shim", "internal/logger", "internal/testutil"},
+	// network sees sandboxes, never container records, images or runtimes.
+	"internal/network": {"internal/api", "internal/cli", "internal/daemon", "internal/container", "internal/image", "internal/runtime", "internal/shim", "internal/storage"},
 	// Leaves depend on nothing of berth's but errdefs.
 	"internal/errdefs":    {"internal/"},
 	"internal/safepath":   {"internal/api", "internal/cli", "internal/daemon", "internal/image", "internal/archive", "internal/storage"},

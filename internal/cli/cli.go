@@ -185,7 +185,6 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		newCommitCommand(c), newBuildCommand(c), newBuilderCommand(c),
 	)
 	root.AddCommand(newNetworkCommand(c), newPortCommand(c))
-	root.AddCommand(fsCommands(c)...)
 	root.AddCommand(&cobra.Command{
 		Use:   "daemon [OPTIONS]",
 		Short: "Run the berth daemon",
@@ -196,6 +195,7 @@ func newRootCommand(c *berthCLI) *cobra.Command {
 		DisableFlagParsing: true,
 	})
 	addImageArchiveCommands(root, c)
+	addFSCommands(root, c)
 	root.SetFlagErrorFunc(flagErrorFunc)
 	setupHelp(root)
 	return root

@@ -94,14 +94,11 @@ func tarLocal(ctx context.Context, src copyInfo) io.ReadCloser {
 			if err != nil {
 				return err
 			}
+			// "dir/." archives as "./", "./f": the names a rebase of
+			// "." renames.
 			name := src.base
 			if rel != "." {
-				name = filepath.Join(src.base, rel)
-				if src.base == "." {
-					name = rel
-				}
-			} else if src.base == "." {
-				return nil
+				name = src.base + "/" + filepath.ToSlash(rel)
 			}
 			return tarLocalEntry(tw, p, name, d)
 		})
@@ -157,41 +154,40 @@ func tarLocalEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 
 // rebaseTar renames the entries under oldBase to newBase.
 func rebaseTar(r io.Reader, oldBase, newBase string) io.Reader {
+	return mapTar(r, func(hdr *tar.Header) error {
+		rebaseHeader(hdr, oldBase, newBase)
+		return nil
+	})
+}
+
+func rebaseHeader(hdr *tar.Header, oldBase, newBase string) {
 	if oldBase == "/" {
 		oldBase = ""
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		tr, tw := tar.NewReader(r), tar.NewWriter(pw)
-		var err error
-		for {
-			var hdr *tar.Header
-			if hdr, err = tr.Next(); err != nil {
-				break
-			}
-			hdr.Name = rebasePath(hdr.Name, oldBase, newBase)
-			if hdr.Typeflag == tar.TypeLink {
-				hdr.Linkname = rebasePath(hdr.Linkname, oldBase, newBase)
-			}
-			if err = tw.WriteHeader(hdr); err != nil {
-				break
-			}
-			if _, err = io.Copy(tw, tr); err != nil {
-				break
-			}
-		}
-		if err == io.EOF {
-			err = tw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	return pr
+	hdr.Name = rebasePath(hdr.Name, oldBase, newBase)
+	if hdr.Typeflag == tar.TypeLink {
+		hdr.Linkname = rebasePath(hdr.Linkname, oldBase, newBase)
+	}
 }
 
-// refuseBreakoutLinks fails the stream at a relative symlink whose target
-// climbs out of the extraction directory, as Docker's CLI does (extraction
-// is confined anyway; this keeps the user from a link that leads out).
-func refuseBreakoutLinks(r io.Reader, dir string) io.Reader {
+// checkBreakout refuses a relative symlink whose target climbs out of the
+// extraction directory, as Docker's CLI does (extraction is confined anyway;
+// this keeps the user from a link that leads out).
+func checkBreakout(hdr *tar.Header, dir string) error {
+	if hdr.Typeflag != tar.TypeSymlink || filepath.IsAbs(hdr.Linkname) {
+		return nil
+	}
+	at := filepath.Join(dir, hdr.Name)
+	target := filepath.Join(filepath.Dir(at), hdr.Linkname)
+	if rel, err := filepath.Rel(dir, target); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("invalid symlink %q -> %q", at, hdr.Linkname)
+	}
+	return nil
+}
+
+// mapTar passes a tar stream through fn, header by header; an error from
+// fn ends the stream with it.
+func mapTar(r io.Reader, fn func(*tar.Header) error) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		tr, tw := tar.NewReader(r), tar.NewWriter(pw)
@@ -201,13 +197,8 @@ func refuseBreakoutLinks(r io.Reader, dir string) io.Reader {
 			if hdr, err = tr.Next(); err != nil {
 				break
 			}
-			if hdr.Typeflag == tar.TypeSymlink && !filepath.IsAbs(hdr.Linkname) {
-				at := filepath.Join(dir, hdr.Name)
-				target := filepath.Join(filepath.Dir(at), hdr.Linkname)
-				if rel, rerr := filepath.Rel(dir, target); rerr != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-					err = fmt.Errorf("invalid symlink %q -> %q", at, hdr.Linkname)
-					break
-				}
+			if err = fn(hdr); err != nil {
+				break
 			}
 			if err = tw.WriteHeader(hdr); err != nil {
 				break
@@ -246,10 +237,13 @@ func extractLocal(ctx context.Context, content io.Reader, src copyInfo, dstPath 
 	if err != nil {
 		return err
 	}
-	if from != "" {
-		content = rebaseTar(content, from, to)
-	}
-	content = refuseBreakoutLinks(content, dir)
+	// One pass renames the entries and refuses escaping links.
+	content = mapTar(content, func(hdr *tar.Header) error {
+		if from != "" {
+			rebaseHeader(hdr, from, to)
+		}
+		return checkBreakout(hdr, dir)
+	})
 	_, err = archive.Apply(ctx, dir, content, archive.ApplyOptions{NoChown: os.Geteuid() != 0})
 	return err
 }

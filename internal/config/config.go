@@ -71,6 +71,9 @@ type Config struct {
 	// links it creates ("berth"). Not in daemon.json: a hidden flag lets
 	// each test daemon own distinct host objects.
 	NetPrefix string `json:"-"`
+	// FirewallBackend forces "nftables" or "iptables" (hidden flag; the
+	// default detects nf_tables and falls back to iptables).
+	FirewallBackend string `json:"-"`
 }
 
 // AddressPool is one default-address-pools entry.

@@ -246,6 +246,7 @@ func Export(ctx context.Context, root *safepath.Root) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		w := newTarWalker(ctx, pw)
+		w.bare = true
 		err := w.add(root.FD(), "", ".")
 		if err == nil {
 			err = w.close()

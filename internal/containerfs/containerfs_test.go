@@ -111,7 +111,7 @@ func TestArchive(t *testing.T) {
 		want map[string]string
 	}{
 		{"/d", map[string]string{"d/": "", "d/sub/": "", "d/sub/f": "f\n"}},
-		{"/d/.", map[string]string{"sub/": "", "sub/f": "f\n"}},
+		{"/d/.", map[string]string{"./": "", "./sub/": "", "./sub/f": "f\n"}},
 		{"/pw", map[string]string{"pw": "-> /etc/passwd"}},
 		{"/out", map[string]string{"out": "-> " + outside}},
 		{"/root/etc", map[string]string{"etc/": "", "etc/passwd": "root:x:0:0\n"}},

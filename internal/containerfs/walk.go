@@ -35,6 +35,10 @@ type tarWalker struct {
 	// skip, when set, names entries (by tar name, directories without the
 	// trailing slash) left out with everything below them.
 	skip func(name string) bool
+	// bare leaves out a top directory named "." and names what is in it
+	// without a "./" prefix (export); otherwise "dir/." archives as
+	// "./", "./f", ..., the names cp's clients rebase.
+	bare bool
 }
 
 func newTarWalker(ctx context.Context, w io.Writer) *tarWalker {
@@ -124,7 +128,7 @@ func (w *tarWalker) dir(dirfd int, name string, hdr *tar.Header) error {
 	if hdr.Name != "" && hdr.Name[len(hdr.Name)-1] != '/' {
 		hdr.Name += "/"
 	}
-	if hdr.Name != "./" && hdr.Name != "/" {
+	if !(w.bare && hdr.Name == "./") {
 		if err := w.tw.WriteHeader(hdr); err != nil {
 			return err
 		}
@@ -148,7 +152,7 @@ func (w *tarWalker) dir(dirfd int, name string, hdr *tar.Header) error {
 	}
 	sort.Strings(names)
 	prefix := hdr.Name
-	if prefix == "./" || prefix == "/" {
+	if w.bare && prefix == "./" {
 		prefix = ""
 	}
 	for _, n := range names {

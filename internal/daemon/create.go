@@ -64,7 +64,7 @@ func (s *Containers) CreateNetworked(ctx context.Context, name string, cfg *apic
 	} else {
 		name = s.store.GenerateName()
 	}
-	if hc.NetworkMode == "" {
+	if hc.NetworkMode == "" || hc.NetworkMode == "default" {
 		hc.NetworkMode = "bridge"
 	}
 	if hc.LogConfig.Type == "" {

@@ -127,13 +127,3 @@ func TestExitCodeFor(t *testing.T) {
 		}
 	}
 }
-
-func TestResolvConfDropsLoopback(t *testing.T) {
-	out := string(resolvConf(false))
-	if strings.Contains(out, "nameserver 127.") {
-		t.Fatalf("loopback resolver leaked: %s", out)
-	}
-	if !strings.Contains(out, "nameserver") {
-		t.Fatalf("no resolver: %s", out)
-	}
-}

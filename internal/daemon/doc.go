@@ -50,6 +50,16 @@
 // berth.health-on-failure (berth's --health-on-failure) names an action
 // (kill, stop, restart) taken when the container turns unhealthy.
 //
+// Filesystem operations (fs.go) — cp's archive routes, diff and export —
+// work on a containerfs.View: a running container's root through its
+// init's /proc/<pid>/root (volumes and binds as it sees them), a stopped
+// one's assembled in a private mount namespace from the layer's mount specs
+// and the container's mounts. diff reads the layer's own diff against the
+// image mounted read-only, leaving out the runtime's mount points; export
+// tars the root filesystem alone. --volumes-from (volumes_from.go) copies
+// another container's volume and bind mounts at create. Container prune
+// (prune.go) removes what is not running, by until and label filters.
+//
 // Commit (commit.go) turns a container's config (with the request's
 // overrides and -c changes) into an image config and hands the container's
 // read-write layer, minus the runtime's /etc/hosts, /etc/hostname and

@@ -77,7 +77,8 @@ func (s *Containers) List(ctx context.Context, opts backend.ContainerListOptions
 		if !opts.All && len(opts.Filters["status"]) == 0 && len(opts.Filters["exited"]) == 0 && !c.State.IsRunning() && c.State.Status != container.StatusRestarting {
 			continue
 		}
-		if !matchFilters(c, opts.Filters, ancestors) {
+		if !matchFilters(c, opts.Filters, ancestors) || !s.matchNetFilters(c, opts.Filters) ||
+			!s.volumes.usesVolume(c.ID, opts.Filters["volume"]) {
 			continue
 		}
 		out = append(out, s.summary(ctx, c, opts.Size))

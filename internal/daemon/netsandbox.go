@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 	apicontainer "github.com/moby/moby/api/types/container"
 	apinet "github.com/moby/moby/api/types/network"
 
+	"berth/internal/backend"
 	"berth/internal/container"
 	"berth/internal/errdefs"
 	"berth/internal/network"
@@ -66,8 +66,11 @@ func (s *Containers) setupNetwork(ctx context.Context, snap *container.Snapshot)
 		if err != nil {
 			return "", err
 		}
+		if other.ID == snap.ID {
+			return "", errdefs.InvalidParameterf("cannot join own network")
+		}
 		if !other.State.IsRunning() {
-			return "", errdefs.Conflictf("cannot join network namespace of a non running container: %s", trimSlash(other.Name))
+			return "", errdefs.Conflictf("cannot join network of a non running container: %s", other.ID)
 		}
 		if other.HostConfig.NetworkMode == "host" {
 			return "host", nil
@@ -262,56 +265,61 @@ func (s *Containers) linkEnv(snap *container.Snapshot) []string {
 }
 
 // resolvConfFor derives the container's resolv.conf: the host's for host
-// networking; 127.0.0.11 on user-defined networks; otherwise the
-// container's, the daemon's or the host's settings with loopback
-// nameservers dropped (unreachable from the container's namespace).
+// networking without overrides, else renderResolvConf.
 func (s *Containers) resolvConfFor(snap *container.Snapshot) []byte {
 	hc := snap.HostConfig
 	host, _ := os.ReadFile("/etc/resolv.conf")
 	if hc.NetworkMode == "host" && len(hc.DNS) == 0 && len(hc.DNSSearch) == 0 && len(hc.DNSOptions) == 0 {
 		return host
 	}
-	var hostNS, hostSearch, hostOpts []string
-	sc := bufio.NewScanner(strings.NewReader(string(host)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	own := dnsSettings{servers: addrStrings(hc.DNS), search: hc.DNSSearch, options: hc.DNSOptions}
+	daemon := dnsSettings{servers: s.cfg.DNS, search: s.cfg.DNSSearch, options: s.cfg.DNSOptions}
+	embedded := s.net != nil && s.net.UsesEmbeddedDNS(snap.ID)
+	return renderResolvConf(host, own, daemon, embedded)
+}
+
+// dnsSettings are nameservers, search domains and options from one source.
+type dnsSettings struct{ servers, search, options []string }
+
+// renderResolvConf applies Docker's precedence (the container's flags, the
+// daemon's, the host's file) per setting. The host's loopback nameservers
+// are dropped, being unreachable from the container's namespace (a public
+// resolver stands in if none is left); explicitly configured ones stay.
+// On a user-defined network the embedded server at 127.0.0.11 is the only
+// nameserver and forwards to the others, with ndots:0 as Docker sets it.
+func renderResolvConf(host []byte, own, daemon dnsSettings, embedded bool) []byte {
+	var h dnsSettings
+	for _, line := range strings.Split(string(host), "\n") {
+		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
 		}
 		switch f[0] {
 		case "nameserver":
-			hostNS = append(hostNS, f[1])
+			if !strings.HasPrefix(f[1], "127.") && f[1] != "::1" {
+				h.servers = append(h.servers, f[1])
+			}
 		case "search", "domain":
-			hostSearch = f[1:]
+			h.search = f[1:]
 		case "options":
-			hostOpts = append(hostOpts, f[1:]...)
+			h.options = append(h.options, f[1:]...)
 		}
 	}
-	pick := func(own []string, daemon []string, host []string) []string {
-		if len(own) > 0 {
-			return own
-		}
-		if len(daemon) > 0 {
-			return daemon
-		}
-		return host
-	}
-	// Only the host's loopback resolvers are dropped: explicitly
-	// configured servers are written as given, as Docker does.
-	ns := pick(addrStrings(hc.DNS), s.cfg.DNS, nil)
-	if len(ns) == 0 {
-		for _, n := range hostNS {
-			if !strings.HasPrefix(n, "127.") && n != "::1" {
-				ns = append(ns, n)
+	pick := func(lists ...[]string) []string {
+		for _, l := range lists {
+			if len(l) > 0 {
+				return l
 			}
 		}
+		return nil
 	}
-	search := pick(hc.DNSSearch, s.cfg.DNSSearch, hostSearch)
-	opts := pick(hc.DNSOptions, s.cfg.DNSOptions, hostOpts)
-	if s.net != nil && s.net.UsesEmbeddedDNS(snap.ID) {
+	ns := pick(own.servers, daemon.servers, h.servers)
+	search := pick(own.search, daemon.search, h.search)
+	opts := pick(own.options, daemon.options, h.options)
+	if embedded {
 		ns = []string{"127.0.0.11"}
 		if !containsPrefix(opts, "ndots:") {
-			opts = append(opts, "ndots:0")
+			opts = append(append([]string(nil), opts...), "ndots:0")
 		}
 	} else if len(ns) == 0 {
 		ns = []string{"8.8.8.8", "8.8.4.4"}
@@ -351,5 +359,116 @@ func containsPrefix(list []string, p string) bool {
 func (s *Containers) forgetNetwork(ctx context.Context, id string) {
 	if s.net != nil {
 		s.net.Forget(ctx, id)
+	}
+}
+
+// etcFiles is the content of the container's /etc/hostname, /etc/hosts and
+// /etc/resolv.conf: the host's for host networking, the other container's
+// for container:<x> (as Docker shares them), else generated.
+func (s *Containers) etcFiles(snap *container.Snapshot) (string, []byte, []byte) {
+	mode := string(snap.HostConfig.NetworkMode)
+	if mode == "host" {
+		hostname, _ := os.Hostname()
+		hosts, err := os.ReadFile("/etc/hosts")
+		if err != nil {
+			hosts = []byte(s.etcHosts(snap))
+		}
+		return hostname, hosts, s.resolvConfFor(snap)
+	}
+	if ref, ok := strings.CutPrefix(mode, "container:"); ok {
+		if other, err := s.store.Lookup(ref); err == nil {
+			hostname, _, _ := s.sharedHostname(snap)
+			hosts, herr := os.ReadFile(other.HostsPath)
+			resolv, rerr := os.ReadFile(other.ResolvConfPath)
+			if herr == nil && rerr == nil {
+				return hostname, hosts, resolv
+			}
+		}
+	}
+	hostname := snap.Config.Hostname
+	if snap.HostConfig.UTSMode == "host" {
+		// --uts host: the container sees the host's name, so its files say so too.
+		if h, err := os.Hostname(); err == nil {
+			hostname = h
+		}
+	}
+	return hostname, []byte(s.etcHosts(snap)), s.resolvConfFor(snap)
+}
+
+// sharedHostname is the hostname of the container whose network a
+// container:<x> container joins (Docker gives it the same name).
+func (s *Containers) sharedHostname(snap *container.Snapshot) (string, string, bool) {
+	ref, ok := strings.CutPrefix(string(snap.HostConfig.NetworkMode), "container:")
+	if !ok {
+		return "", "", false
+	}
+	other, err := s.store.Lookup(ref)
+	if err != nil {
+		return "", "", false
+	}
+	if other.HostConfig.NetworkMode == "host" {
+		h, _ := os.Hostname()
+		return h, "", true
+	}
+	return other.Config.Hostname, other.Config.Domainname, true
+}
+
+// matchNetFilters applies ps's network, publish and expose filters.
+func (s *Containers) matchNetFilters(c *container.Snapshot, f backend.Filters) bool {
+	if vals := f["network"]; len(vals) > 0 {
+		ok := false
+		for name, es := range s.networkSettings(c).Networks {
+			if vals[name] || (es != nil && es.NetworkID != "" && anyMatch(vals, func(v string) bool { return strings.HasPrefix(es.NetworkID, v) })) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	portMatch := func(vals map[string]bool, ports func(apinet.Port) bool) bool {
+		for v := range vals {
+			if !strings.Contains(v, "/") {
+				v += "/tcp"
+			}
+			pr, err := apinet.ParsePortRange(v)
+			if err != nil {
+				continue
+			}
+			for p := range pr.All() {
+				if ports(p) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if vals := f["publish"]; len(vals) > 0 {
+		pm := s.networkSettings(c).Ports
+		if !portMatch(vals, func(p apinet.Port) bool { return len(pm[p]) > 0 }) {
+			return false
+		}
+	}
+	if vals := f["expose"]; len(vals) > 0 {
+		if !portMatch(vals, func(p apinet.Port) bool { _, ok := c.Config.ExposedPorts[p]; return ok }) {
+			return false
+		}
+	}
+	return true
+}
+
+// refreshEtcFiles rewrites a running container's /etc/hosts and
+// /etc/resolv.conf after a network connect or disconnect (a user network
+// brings the embedded DNS). The files are rewritten in place: they are
+// bind-mounted, and a rename would leave the container the old inode.
+func (s *Containers) refreshEtcFiles(snap *container.Snapshot) {
+	if !snap.State.IsRunning() || strings.HasPrefix(string(snap.HostConfig.NetworkMode), "container:") || snap.HostConfig.NetworkMode == "host" {
+		return
+	}
+	_, hosts, resolv := s.etcFiles(snap)
+	for path, data := range map[string][]byte{snap.HostsPath: hosts, snap.ResolvConfPath: resolv} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			s.log.Warn("updating container file", "container", snap.ID, "path", path, "err", err)
+		}
 	}
 }

@@ -38,19 +38,18 @@ func newNetworkManager(ctx context.Context, cfg config.Config, log *slog.Logger,
 		if err != nil {
 			return nil, errdefs.InvalidParameterf("invalid default-address-pools base %q", p.Base)
 		}
+		if !base.Addr().Is4() || p.Size < base.Bits() || p.Size > 30 {
+			return nil, errdefs.InvalidParameterf("invalid default-address-pools entry base=%s,size=%d: size must be between the base's prefix length and 30", p.Base, p.Size)
+		}
 		pools = append(pools, ipam.PoolSpec{Base: base.Masked(), Size: p.Size})
 	}
 	prefix := cfg.NetPrefix
 	if prefix == "" {
 		prefix = "berth"
 	}
-	var dns []string
-	for _, d := range cfg.DNS {
-		dns = append(dns, d)
-	}
 	nc := network.Config{
 		Root: filepath.Join(cfg.DataRoot, "network"), NetnsDir: filepath.Join(cfg.ExecRoot, "netns"),
-		Prefix: prefix, DefaultBridge: cfg.Bridge, BIP: cfg.Bip, Pools: pools, DNS: dns,
+		Prefix: prefix, DefaultBridge: cfg.Bridge, BIP: cfg.Bip, Pools: pools, DNS: cfg.DNS, Firewall: cfg.FirewallBackend,
 	}
 	emit := func(action string, n *network.Network, cid string) {
 		attrs := map[string]string{"name": n.Name, "type": n.Driver}
@@ -198,7 +197,11 @@ func (s *Networks) Connect(ctx context.Context, ref string, req apinet.ConnectRe
 	if c.State.Status == container.StatusRemoving || c.State.Status == container.StatusDead {
 		return errdefs.Conflictf("container %s is marked for removal", c.ID)
 	}
-	return s.mgr.Connect(ctx, ref, c.ID, c.Name, req.EndpointConfig)
+	if err := s.mgr.Connect(ctx, ref, c.ID, c.Name, req.EndpointConfig); err != nil {
+		return err
+	}
+	s.containers.refreshEtcFiles(c)
+	return nil
 }
 
 // Disconnect detaches a container from a network.
@@ -210,5 +213,9 @@ func (s *Networks) Disconnect(ctx context.Context, ref string, req apinet.Discon
 		}
 		return err
 	}
-	return s.mgr.Disconnect(ctx, ref, c.ID, req.Force)
+	if err := s.mgr.Disconnect(ctx, ref, c.ID, req.Force); err != nil {
+		return err
+	}
+	s.containers.refreshEtcFiles(c)
+	return nil
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"berth/internal/atomicfile"
 	"berth/internal/backend"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -157,6 +156,9 @@ func (s *Containers) startShim(ctx context.Context, snap *container.Snapshot) (*
 		return fail(err)
 	}
 	rc.NetworkMode = netMode
+	if h, dn, ok := s.sharedHostname(snap); ok {
+		rc.Hostname, rc.Domainname = h, dn
+	}
 	rc.Env = append(rc.Env, s.linkEnv(snap)...)
 	vm, err := s.volumes.runtimeMounts(ctx, snap, rootfs)
 	if err != nil {
@@ -225,22 +227,11 @@ func (s *Containers) runtimeConfig(snap *container.Snapshot, rootfs string, user
 // writeEtcFiles writes the files bind-mounted over /etc/hostname, /etc/hosts
 // and /etc/resolv.conf.
 func (s *Containers) writeEtcFiles(snap *container.Snapshot) error {
-	hostname := snap.Config.Hostname
-	hosts := s.etcHosts(snap)
-	if snap.HostConfig.NetworkMode == "host" || snap.HostConfig.UTSMode == "host" {
-		if h, err := os.Hostname(); err == nil {
-			hostname = h
-		}
-	}
-	if snap.HostConfig.NetworkMode == "host" {
-		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			hosts = string(b)
-		}
-	}
+	hostname, hosts, resolv := s.etcFiles(snap)
 	files := map[string][]byte{
 		snap.HostnamePath:   []byte(hostname + "\n"),
-		snap.HostsPath:      []byte(hosts),
-		snap.ResolvConfPath: s.resolvConfFor(snap),
+		snap.HostsPath:      hosts,
+		snap.ResolvConfPath: resolv,
 	}
 	for path, data := range files {
 		// Regenerated at every start: atomic, but not worth an fsync on
@@ -250,38 +241,6 @@ func (s *Containers) writeEtcFiles(snap *container.Snapshot) error {
 		}
 	}
 	return nil
-}
-
-// resolvConf derives the container's resolv.conf from the host's. Loopback
-// nameservers are unreachable from a container's own network namespace, so
-// they are dropped there (and a public resolver stands in if none is left),
-// as Docker does.
-func resolvConf(hostNet bool) []byte {
-	data, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil {
-		data = nil
-	}
-	if hostNet {
-		return data
-	}
-	var out bytes.Buffer
-	ns := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "nameserver" {
-			if strings.HasPrefix(f[1], "127.") || f[1] == "::1" {
-				continue
-			}
-			ns++
-		}
-		if strings.TrimSpace(line) != "" {
-			out.WriteString(line + "\n")
-		}
-	}
-	if ns == 0 {
-		out.WriteString("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
-	}
-	return out.Bytes()
 }
 
 func logLimits(opts map[string]string) (int64, int) {

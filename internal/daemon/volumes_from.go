@@ -77,3 +77,20 @@ func mergeVolumesFrom(own, from []mountPoint) []mountPoint {
 	}
 	return out
 }
+
+// usesVolume is ps's volume filter: a container matches when one of its
+// mounts has a value as its volume name or its destination. No values
+// match everything.
+func (v *Volumes) usesVolume(id string, values map[string]bool) bool {
+	if len(values) == 0 {
+		return true
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, mp := range v.mounts[id] {
+		if (mp.Name != "" && values[mp.Name]) || values[mp.Destination] {
+			return true
+		}
+	}
+	return false
+}

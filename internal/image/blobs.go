@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -74,12 +75,26 @@ func (s *Store) newBlobKeeper(r io.Reader) (blobKeeper, error) {
 	if bs, ok := r.(BlobSource); ok {
 		return &blobLinker{s: s, src: bs}, nil
 	}
-	t, err := s.newBlobTee(r)
+	// A plain tar is not copied: its tar split gives it back byte for byte
+	// (LayerTar), so LayerBlob compresses it from there when a push first
+	// needs it. Only a compressed stream's exact bytes are worth keeping.
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(8)
+	if mediaTypeOf(head) == MediaTypeLayerTar {
+		return plainKeeper{br}, nil
+	}
+	t, err := s.newBlobTee(br)
 	if err != nil {
 		return nil, err
 	}
 	return &teeKeeper{s: s, t: t}, nil
 }
+
+// plainKeeper keeps nothing.
+type plainKeeper struct{ io.Reader }
+
+func (plainKeeper) abort()                     {}
+func (plainKeeper) commit(digest.Digest) error { return nil }
 
 type teeKeeper struct {
 	s *Store
@@ -232,7 +247,7 @@ func (s *Store) LayerBlob(ctx context.Context, diffID digest.Digest) (BlobInfo, 
 	var info BlobInfo
 	if err := readJSON(s.blobLinkPath(diffID), &info); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return BlobInfo{}, errdefs.NotFoundf("image: no blob kept for layer %s", diffID)
+			return s.blobFromSplit(ctx, diffID)
 		}
 		return BlobInfo{}, errdefs.System(err)
 	}
@@ -253,13 +268,57 @@ func (s *Store) LayerBlob(ctx context.Context, diffID digest.Digest) (BlobInfo, 
 	return gz, nil
 }
 
+// blobFromSplit makes the gzip blob of a layer registered from a plain tar
+// out of its reassembled tar, and keeps it. Callers hold blobMu.
+func (s *Store) blobFromSplit(ctx context.Context, diffID digest.Digest) (BlobInfo, error) {
+	var chain digest.Digest
+	s.mu.Lock()
+	for c, l := range s.layers {
+		if l.DiffID == diffID {
+			chain = c
+			break
+		}
+	}
+	s.mu.Unlock()
+	if chain == "" {
+		return BlobInfo{}, errdefs.NotFoundf("image: no blob kept for layer %s", diffID)
+	}
+	rc, _, err := s.LayerTar(ctx, chain)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	gz, err := s.compressStream(ctx, io.TeeReader(rc, h), diffID)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	if got := digest.NewDigest(digest.SHA256, h); got != diffID {
+		os.Remove(s.blobPath(gz.Digest))
+		return BlobInfo{}, errdefs.Systemf("image: layer %s reassembles to %s", diffID, got)
+	}
+	if err := s.linkBlob(gz); err != nil {
+		return BlobInfo{}, err
+	}
+	return gz, nil
+}
+
 func (s *Store) compressBlob(ctx context.Context, info BlobInfo) (BlobInfo, error) {
 	src, err := os.Open(s.blobPath(info.Digest))
 	if err != nil {
 		return BlobInfo{}, errdefs.System(err)
 	}
 	defer src.Close()
-	f, err := os.CreateTemp(filepath.Dir(s.blobPath(info.Digest)), atomicfile.TempPrefix+"gz-")
+	return s.compressStream(ctx, src, info.DiffID)
+}
+
+// compressStream gzips src deterministically into a blob file.
+func (s *Store) compressStream(ctx context.Context, src io.Reader, diffID digest.Digest) (BlobInfo, error) {
+	dir := filepath.Join(s.root, "blobs/sha256")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return BlobInfo{}, errdefs.System(err)
+	}
+	f, err := os.CreateTemp(dir, atomicfile.TempPrefix+"gz-")
 	if err != nil {
 		return BlobInfo{}, errdefs.System(err)
 	}
@@ -276,7 +335,7 @@ func (s *Store) compressBlob(ctx context.Context, info BlobInfo) (BlobInfo, erro
 	if err := f.Sync(); err != nil {
 		return BlobInfo{}, errdefs.System(err)
 	}
-	out := BlobInfo{DiffID: info.DiffID, Digest: digest.NewDigest(digest.SHA256, h), MediaType: MediaTypeLayerGzip, Size: cw.n}
+	out := BlobInfo{DiffID: diffID, Digest: digest.NewDigest(digest.SHA256, h), MediaType: MediaTypeLayerGzip, Size: cw.n}
 	if err := os.Rename(f.Name(), s.blobPath(out.Digest)); err != nil {
 		return BlobInfo{}, errdefs.System(err)
 	}

@@ -9,28 +9,26 @@ import (
 // Inspect returns Docker's document for a network; withContainers adds the
 // live endpoints (GET /networks/{id} does, the list does not).
 func (m *Manager) Inspect(ref string, withContainers bool) (apinet.Inspect, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, err := m.lookupLocked(ref)
+	st := m.snap()
+	n, err := lookupIn(st.networks, ref)
 	if err != nil {
 		return apinet.Inspect{}, err
 	}
-	return m.inspectLocked(n, withContainers), nil
+	return st.inspect(n, withContainers), nil
 }
 
 // List returns every network's document (with containers, as Docker's
 // list does since API 1.28 only when inspected: here never).
 func (m *Manager) List() []apinet.Inspect {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]apinet.Inspect, 0, len(m.networks))
-	for _, n := range m.networks {
-		out = append(out, m.inspectLocked(n, false))
+	st := m.snap()
+	out := make([]apinet.Inspect, 0, len(st.networks))
+	for _, n := range st.networks {
+		out = append(out, st.inspect(n, false))
 	}
 	return out
 }
 
-func (m *Manager) inspectLocked(n *Network, withContainers bool) apinet.Inspect {
+func (st *state) inspect(n *Network, withContainers bool) apinet.Inspect {
 	in := apinet.Inspect{Network: apinet.Network{
 		Name: n.Name, ID: n.ID, Scope: "local", Driver: n.Driver, EnableIPv4: n.Driver == "bridge",
 		EnableIPv6: n.EnableIPv6, Internal: n.Internal, Attachable: n.Attachable,
@@ -49,7 +47,7 @@ func (m *Manager) inspectLocked(n *Network, withContainers bool) apinet.Inspect 
 	}
 	in.Containers = map[string]apinet.EndpointResource{}
 	if withContainers {
-		for _, sb := range m.sandboxes {
+		for _, sb := range st.sandboxes {
 			if ep := sb.endpoint(n.ID); ep != nil {
 				in.Containers[sb.ID] = apinet.EndpointResource{Name: sb.Name, EndpointID: ep.ID,
 					MacAddress: apinet.HardwareAddr(ep.MAC), IPv4Address: netip.PrefixFrom(ep.IP, ep.PrefixLen)}

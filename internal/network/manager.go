@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -41,6 +40,9 @@ type Config struct {
 	// DNS are the upstream resolvers of the embedded DNS server; empty
 	// means the host's /etc/resolv.conf.
 	DNS []string
+	// Firewall is "nftables", "iptables" or "" (nftables where the kernel
+	// has nf_tables, else iptables).
+	Firewall string
 }
 
 // EventFunc is told about network create/destroy/connect/disconnect.
@@ -51,7 +53,7 @@ type Manager struct {
 	cfg     Config
 	log     *slog.Logger
 	drivers map[string]Driver
-	table   *portmap.Table
+	table   portmap.Firewall
 	events  EventFunc
 
 	mu        sync.Mutex
@@ -83,7 +85,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, drivers map[string]D
 			return nil, err
 		}
 	}
-	m := &Manager{cfg: cfg, log: log, drivers: drivers, table: portmap.New(cfg.Prefix), events: events,
+	var fw portmap.Firewall
+	switch cfg.Firewall {
+	case "nftables":
+		fw = portmap.New(cfg.Prefix)
+	case "iptables":
+		fw = portmap.NewIPTables(cfg.Prefix, "iptables-legacy")
+	case "":
+		fw = portmap.Detect(cfg.Prefix)
+	default:
+		return nil, errdefs.InvalidParameterf("unknown firewall backend %q (nftables, iptables)", cfg.Firewall)
+	}
+	m := &Manager{cfg: cfg, log: log, drivers: drivers, table: fw, events: events,
 		networks: map[string]*Network{}, pools: map[string]*ipam.Pool{}, sandboxes: map[string]*sandbox{}}
 	if err := m.load(ctx); err != nil {
 		return nil, err
@@ -94,7 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, drivers map[string]D
 	m.restoreSandboxes()
 	m.mu.Lock()
 	err := m.applyLocked()
-	m.mu.Unlock()
+	m.unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +165,7 @@ func (m *Manager) addNetworkLocked(ctx context.Context, n *Network) error {
 // follows a changed --bip or --bridge for the default network.
 func (m *Manager) ensurePredefined(ctx context.Context) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	have := map[string]*Network{}
 	for _, n := range m.networks {
 		if n.Predefined() {
@@ -295,20 +308,22 @@ func (m *Manager) Close() {
 }
 
 // lookupLocked finds a network by full ID, name, or unique ID prefix.
-func (m *Manager) lookupLocked(ref string) (*Network, error) {
+func (m *Manager) lookupLocked(ref string) (*Network, error) { return lookupIn(m.networks, ref) }
+
+func lookupIn(networks map[string]*Network, ref string) (*Network, error) {
 	if ref == "" {
 		return nil, errdefs.NotFoundf("network %s not found", ref)
 	}
-	if n := m.networks[ref]; n != nil {
+	if n := networks[ref]; n != nil {
 		return n, nil
 	}
-	for _, n := range m.networks {
+	for _, n := range networks {
 		if n.Name == ref {
 			return n, nil
 		}
 	}
 	var found *Network
-	for id, n := range m.networks {
+	for id, n := range networks {
 		if strings.HasPrefix(id, ref) {
 			if found != nil {
 				return nil, errdefs.InvalidParameterf("network %s is ambiguous (%d matches found based on ID prefix)", ref, 2)
@@ -324,9 +339,7 @@ func (m *Manager) lookupLocked(ref string) (*Network, error) {
 
 // Lookup returns a copy of a network's record.
 func (m *Manager) Lookup(ref string) (Network, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, err := m.lookupLocked(ref)
+	n, err := lookupIn(m.snap().networks, ref)
 	if err != nil {
 		return Network{}, err
 	}
@@ -335,9 +348,7 @@ func (m *Manager) Lookup(ref string) (Network, error) {
 
 // DefaultBridgeName is the default network's Linux bridge ("" when none).
 func (m *Manager) DefaultBridgeName() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, n := range m.networks {
+	for _, n := range m.snap().networks {
 		if n.Default {
 			return n.Bridge
 		}
@@ -350,5 +361,3 @@ func newID() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

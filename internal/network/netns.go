@@ -10,10 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// createNetns makes a new network namespace kept alive by a bind mount at
+// CreateNetns makes a new network namespace kept alive by a bind mount at
 // path, with lo up. The daemon's threads never stay in it: a thread that
 // cannot return is left locked so the Go runtime discards it.
-func createNetns(path string) error {
+func CreateNetns(path string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
 		return fmt.Errorf("creating netns file: %w", err)
@@ -48,7 +48,7 @@ func createNetns(path string) error {
 	}
 	h, err := nsHandle(path)
 	if err != nil {
-		deleteNetns(path)
+		DeleteNetns(path)
 		return err
 	}
 	defer h.Close()
@@ -57,7 +57,7 @@ func createNetns(path string) error {
 		err = h.LinkSetUp(lo)
 	}
 	if err != nil {
-		deleteNetns(path)
+		DeleteNetns(path)
 		return fmt.Errorf("bringing lo up: %w", err)
 	}
 	return nil
@@ -73,8 +73,8 @@ func nsHandle(path string) (*netlink.Handle, error) {
 	return netlink.NewHandleAt(ns)
 }
 
-// deleteNetns unmounts and removes a namespace file; a missing one is fine.
-func deleteNetns(path string) error {
+// DeleteNetns unmounts and removes a namespace file; a missing one is fine.
+func DeleteNetns(path string) error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
 		return fmt.Errorf("unmounting netns %s: %w", path, err)
 	}

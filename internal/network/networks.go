@@ -42,7 +42,7 @@ func (m *Manager) Create(ctx context.Context, req apinet.CreateRequest) (*Networ
 		return nil, errdefs.NotImplemented(errString("IPv6 networks are not supported"))
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	for _, n := range m.networks {
 		if n.Name == req.Name {
 			return nil, errdefs.Conflictf("network with name %s already exists", req.Name)
@@ -132,7 +132,7 @@ func (m *Manager) pickAddressing(n *Network, cfg *apinet.IPAM) error {
 // Remove deletes a user-defined network without endpoints.
 func (m *Manager) Remove(ctx context.Context, ref string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	n, err := m.lookupLocked(ref)
 	if err != nil {
 		return err
@@ -192,10 +192,9 @@ func (m *Manager) Prune(ctx context.Context, match func(*Network) bool) ([]strin
 
 // Networks returns copies of all records.
 func (m *Manager) Networks() []Network {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]Network, 0, len(m.networks))
-	for _, n := range m.networks {
+	nets := m.snap().networks
+	out := make([]Network, 0, len(nets))
+	for _, n := range nets {
 		out = append(out, *n)
 	}
 	return out
@@ -208,9 +207,7 @@ func (e errString) Error() string { return string(e) }
 // hostGateway is the address "host-gateway" maps to in --add-host: the
 // default bridge's gateway, as in Docker.
 func (m *Manager) HostGateway() netip.Addr {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, n := range m.networks {
+	for _, n := range m.snap().networks {
 		if n.Default {
 			return n.Gateway
 		}

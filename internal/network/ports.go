@@ -1,7 +1,6 @@
 package network
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"sort"
@@ -131,9 +130,8 @@ func reserveRange(proto string, ip netip.Addr, lo, hi uint16) (*portmap.Reservat
 
 // PortMap is the container's published ports as inspect shows them.
 func (m *Manager) PortMap(id string) apinet.PortMap {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	sb := m.sandboxes[id]
+	st := m.snap()
+	sb := st.sandboxes[id]
 	if sb == nil || !sb.live() {
 		return nil
 	}
@@ -152,15 +150,14 @@ func (m *Manager) PortMap(id string) apinet.PortMap {
 // EndpointSettings is the container's networks as inspect shows them,
 // keyed by network name; stopped containers show their configuration.
 func (m *Manager) EndpointSettings(id string) map[string]*apinet.EndpointSettings {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	st := m.snap()
 	out := map[string]*apinet.EndpointSettings{}
-	sb := m.sandboxes[id]
+	sb := st.sandboxes[id]
 	if sb == nil {
 		return out
 	}
 	for _, a := range sb.Attach {
-		n := m.networks[a.NetworkID]
+		n := st.networks[a.NetworkID]
 		if n == nil {
 			continue
 		}
@@ -178,7 +175,7 @@ func (m *Manager) EndpointSettings(id string) map[string]*apinet.EndpointSetting
 			es.EndpointID, es.IPAddress, es.IPPrefixLen, es.Gateway = ep.ID, ep.IP, ep.PrefixLen, ep.Gateway
 			es.MacAddress = apinet.HardwareAddr(ep.MAC)
 			if !n.Default {
-				es.DNSNames = append(es.DNSNames, sb.ID[:12])
+				es.DNSNames = append(es.DNSNames, shortID(sb.ID))
 			}
 		}
 		out[n.Name] = es
@@ -188,9 +185,8 @@ func (m *Manager) EndpointSettings(id string) map[string]*apinet.EndpointSetting
 
 // SandboxKey is the namespace path of a running container ("" if none).
 func (m *Manager) SandboxKey(id string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if sb := m.sandboxes[id]; sb != nil {
+	st := m.snap()
+	if sb := st.sandboxes[id]; sb != nil {
 		return sb.NSPath
 	}
 	return ""
@@ -199,14 +195,13 @@ func (m *Manager) SandboxKey(id string) string {
 // Address is a running container's address on the default bridge, for
 // legacy links (invalid when it has none).
 func (m *Manager) Address(id string) netip.Addr {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	sb := m.sandboxes[id]
+	st := m.snap()
+	sb := st.sandboxes[id]
 	if sb == nil {
 		return netip.Addr{}
 	}
 	for _, ep := range sb.Endpoints {
-		if n := m.networks[ep.NetworkID]; n != nil && n.Default {
+		if n := st.networks[ep.NetworkID]; n != nil && n.Default {
 			return ep.IP
 		}
 	}
@@ -219,19 +214,20 @@ func (m *Manager) Address(id string) netip.Addr {
 // UsesEmbeddedDNS reports whether the container is on a user-defined
 // network (its resolv.conf then points at 127.0.0.11).
 func (m *Manager) UsesEmbeddedDNS(id string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	sb := m.sandboxes[id]
-	return sb != nil && m.userNetworkLocked(sb)
+	st := m.snap()
+	sb := st.sandboxes[id]
+	return sb != nil && st.userNetwork(sb)
 }
 
 func (m *Manager) userNetworkLocked(sb *sandbox) bool {
+	return (&state{networks: m.networks}).userNetwork(sb)
+}
+
+func (st *state) userNetwork(sb *sandbox) bool {
 	for _, a := range sb.Attach {
-		if n := m.networks[a.NetworkID]; n != nil && !n.Default {
+		if n := st.networks[a.NetworkID]; n != nil && !n.Default {
 			return true
 		}
 	}
 	return false
 }
-
-var _ = fmt.Sprint

@@ -21,11 +21,13 @@ type dnsView struct {
 	names   map[string]map[string][]netip.Addr // network ID -> name -> addresses
 	reverse map[netip.Addr][]string
 	nets    map[string][]string // sandbox ID -> its user networks
+	st      *state
 }
 
 // rebuildViewLocked recomputes the DNS index from the live endpoints.
 func (m *Manager) rebuildViewLocked() {
-	v := &dnsView{names: map[string]map[string][]netip.Addr{}, reverse: map[netip.Addr][]string{}, nets: map[string][]string{}}
+	v := &dnsView{names: map[string]map[string][]netip.Addr{}, reverse: map[netip.Addr][]string{}, nets: map[string][]string{},
+		st: m.copyStateLocked()}
 	for _, sb := range m.sandboxes {
 		for _, ep := range sb.Endpoints {
 			n := m.networks[ep.NetworkID]
@@ -33,7 +35,7 @@ func (m *Manager) rebuildViewLocked() {
 				continue
 			}
 			v.nets[sb.ID] = append(v.nets[sb.ID], n.ID)
-			names := []string{sb.Name, sb.ID[:12]}
+			names := []string{sb.Name, shortID(sb.ID)}
 			if a := sb.attachment(n.ID); a != nil {
 				names = append(names, a.Config.Aliases...)
 			}
@@ -43,8 +45,11 @@ func (m *Manager) rebuildViewLocked() {
 				v.names[n.ID] = byName
 			}
 			for _, nm := range names {
-				nm = strings.ToLower(nm)
-				byName[nm] = append(byName[nm], ep.IP)
+				// Also "<name>.<network>", as Docker answers.
+				for _, full := range []string{nm, nm + "." + n.Name} {
+					full = strings.ToLower(full)
+					byName[full] = append(byName[full], ep.IP)
+				}
 			}
 			v.reverse[ep.IP] = append(v.reverse[ep.IP], sb.Name+"."+n.Name)
 		}
@@ -136,7 +141,7 @@ func (m *Manager) upstreams() []string {
 // endpoint at once.
 func (m *Manager) Connect(ctx context.Context, ref, id, name string, es *apinet.EndpointSettings) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	n, err := m.lookupLocked(ref)
 	if err != nil {
 		return err
@@ -173,7 +178,7 @@ func (m *Manager) Connect(ctx context.Context, ref, id, name string, es *apinet.
 // Disconnect detaches a container from a network.
 func (m *Manager) Disconnect(ctx context.Context, ref, id string, force bool) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	n, err := m.lookupLocked(ref)
 	if err != nil {
 		return err
@@ -219,4 +224,44 @@ func (m *Manager) Disconnect(ctx context.Context, ref, id string, force bool) er
 		sb.dnsSrv = nil
 	}
 	return nil
+}
+
+// state is an immutable copy of the networks and sandboxes, published
+// after every change: inspect, ps and DNS read it without the manager's
+// lock, which is held across netlink and nftables calls.
+type state struct {
+	networks  map[string]*Network
+	sandboxes map[string]*sandbox
+}
+
+// snap is the latest published state.
+func (m *Manager) snap() *state {
+	if v := m.dnsv.Load(); v != nil && v.st != nil {
+		return v.st
+	}
+	return &state{networks: map[string]*Network{}, sandboxes: map[string]*sandbox{}}
+}
+
+// unlock publishes the state and releases the lock (the mutators' defer).
+func (m *Manager) unlock() {
+	m.rebuildViewLocked()
+	m.mu.Unlock()
+}
+
+func (m *Manager) copyStateLocked() *state {
+	st := &state{networks: make(map[string]*Network, len(m.networks)), sandboxes: make(map[string]*sandbox, len(m.sandboxes))}
+	for id, n := range m.networks {
+		c := *n
+		st.networks[id] = &c
+	}
+	for id, sb := range m.sandboxes {
+		c := sandbox{ID: sb.ID, Name: sb.Name, NSPath: sb.NSPath, Upstreams: sb.Upstreams,
+			Attach: append([]attachment(nil), sb.Attach...), Mappings: append(sb.Mappings[:0:0], sb.Mappings...)}
+		for _, ep := range sb.Endpoints {
+			e := *ep
+			c.Endpoints = append(c.Endpoints, &e)
+		}
+		st.sandboxes[id] = &c
+	}
+	return st
 }

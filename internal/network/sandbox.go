@@ -142,7 +142,7 @@ func (m *Manager) resetLocked(sb *sandbox) {
 // the HostConfig.NetworkMode; eps are the API's EndpointsConfig.
 func (m *Manager) Configure(id, name, mode string, eps map[string]*apinet.EndpointSettings, links []string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	sb := &sandbox{ID: id, Name: strings.TrimPrefix(name, "/")}
 	var order []string
 	switch {
@@ -228,7 +228,7 @@ func (m *Manager) endpointConfig(n *Network, es *apinet.EndpointSettings) (Endpo
 func (m *Manager) Forget(ctx context.Context, id string) {
 	m.Teardown(ctx, id)
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	delete(m.sandboxes, id)
 	os.Remove(filepath.Join(m.cfg.Root, "sandboxes", id+".json"))
 }
@@ -236,7 +236,7 @@ func (m *Manager) Forget(ctx context.Context, id string) {
 // Rename follows a container rename (DNS answers the new name).
 func (m *Manager) Rename(id, name string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if sb := m.sandboxes[id]; sb != nil {
 		sb.Name = strings.TrimPrefix(name, "/")
 		m.saveSandbox(sb)
@@ -259,7 +259,7 @@ type SandboxSpec struct {
 // left behind.
 func (m *Manager) Setup(ctx context.Context, spec SandboxSpec) (string, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	sb := m.sandboxes[spec.ID]
 	if sb == nil || len(sb.Attach) == 0 {
 		return "", nil
@@ -268,8 +268,8 @@ func (m *Manager) Setup(ctx context.Context, spec SandboxSpec) (string, error) {
 		m.teardownLocked(ctx, sb)
 	}
 	path := filepath.Join(m.cfg.NetnsDir, spec.ID)
-	deleteNetns(path)
-	if err := createNetns(path); err != nil {
+	DeleteNetns(path)
+	if err := CreateNetns(path); err != nil {
 		return "", errdefs.System(err)
 	}
 	sb.NSPath, sb.Upstreams = path, spec.Upstreams
@@ -346,7 +346,7 @@ func nextIf(sb *sandbox) int {
 // Teardown undoes Setup: ports, DNS, endpoints, addresses, namespace.
 func (m *Manager) Teardown(ctx context.Context, id string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if sb := m.sandboxes[id]; sb != nil && sb.live() {
 		m.teardownLocked(ctx, sb)
 	}
@@ -366,7 +366,7 @@ func (m *Manager) teardownLocked(ctx context.Context, sb *sandbox) {
 	}
 	sb.Endpoints = nil
 	if sb.NSPath != "" {
-		if err := deleteNetns(sb.NSPath); err != nil {
+		if err := DeleteNetns(sb.NSPath); err != nil {
 			m.log.Warn("removing netns", "container", sb.ID, "err", err)
 		}
 	}

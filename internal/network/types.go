@@ -69,3 +69,11 @@ func MACFor(ip netip.Addr) net.HardwareAddr {
 	a := ip.As4()
 	return net.HardwareAddr{0x02, 0x42, a[0], a[1], a[2], a[3]}
 }
+
+// shortID is the 12-character form Docker resolves as a DNS name.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
+
+	"berth/internal/network/portmap"
 )
 
 // netIsolation gives one test daemon host objects of its own: a network
@@ -103,6 +106,11 @@ func (n netIsolation) cleanup() error {
 				}
 			}
 		}
+	}
+	// The iptables fallback (--firewall-backend iptables) keeps chains
+	// named after the prefix.
+	if out, err := exec.Command("iptables-legacy-save").Output(); err == nil && strings.Contains(string(out), n.Prefix+"-") {
+		portmap.NewIPTables(n.Prefix, "iptables-legacy").Delete()
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))

@@ -63,6 +63,9 @@ func Overlaps(a, b netip.Prefix) bool { return a.Overlaps(b) }
 // used (other networks and the host's routes).
 func PickSubnet(pools []PoolSpec, used []netip.Prefix) (netip.Prefix, error) {
 	for _, p := range pools {
+		if p.Size < p.Base.Bits() || p.Size > 32 {
+			continue
+		}
 		step := uint64(1) << (32 - p.Size)
 		count := uint64(1) << (p.Size - p.Base.Bits())
 		base := u32(p.Base.Masked().Addr())

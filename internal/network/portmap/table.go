@@ -104,6 +104,22 @@ func fwdRules(c *nftables.Conn, tbl *nftables.Table, fwd *nftables.Chain, b Brid
 		}
 		c.AddRule(&nftables.Rule{Table: tbl, Chain: fwd, Exprs: join(ifname(expr.MetaKeyIIFNAME, b.Name, true), ifname(expr.MetaKeyOIFNAME, o.Name, true), []expr.Any{drop})})
 	}
+	// From outside into the bridge only replies and published ports pass:
+	// with ip_forward on, nothing else on the host's networks may route
+	// straight to a container.
+	accept := &expr.Verdict{Kind: expr.VerdictAccept}
+	inbound := join(ifname(expr.MetaKeyOIFNAME, b.Name, true), ifname(expr.MetaKeyIIFNAME, b.Name, false))
+	c.AddRule(&nftables.Rule{Table: tbl, Chain: fwd, Exprs: join(inbound, ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), []expr.Any{accept})})
+	c.AddRule(&nftables.Rule{Table: tbl, Chain: fwd, Exprs: join(inbound, ctDNAT(), []expr.Any{accept})})
+	c.AddRule(&nftables.Rule{Table: tbl, Chain: fwd, Exprs: join(inbound, []expr.Any{drop})})
+}
+
+func ctState(bits uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(bits), Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0, 0, 0, 0}},
+	}
 }
 
 // Delete removes the table (a missing table is not an error).
