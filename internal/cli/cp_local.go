@@ -154,7 +154,7 @@ func tarLocalEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 
 // rebaseTar renames the entries under oldBase to newBase.
 func rebaseTar(r io.Reader, oldBase, newBase string) io.Reader {
-	return mapTar(r, func(hdr *tar.Header) error {
+	return archive.MapTar(r, func(hdr *tar.Header) error {
 		rebaseHeader(hdr, oldBase, newBase)
 		return nil
 	})
@@ -185,36 +185,6 @@ func checkBreakout(hdr *tar.Header, dir string) error {
 	return nil
 }
 
-// mapTar passes a tar stream through fn, header by header; an error from
-// fn ends the stream with it.
-func mapTar(r io.Reader, fn func(*tar.Header) error) io.Reader {
-	pr, pw := io.Pipe()
-	go func() {
-		tr, tw := tar.NewReader(r), tar.NewWriter(pw)
-		var err error
-		for {
-			var hdr *tar.Header
-			if hdr, err = tr.Next(); err != nil {
-				break
-			}
-			if err = fn(hdr); err != nil {
-				break
-			}
-			if err = tw.WriteHeader(hdr); err != nil {
-				break
-			}
-			if _, err = io.Copy(tw, tr); err != nil {
-				break
-			}
-		}
-		if err == io.EOF {
-			err = tw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	return pr
-}
-
 func rebasePath(name, oldBase, newBase string) string {
 	if name == oldBase || strings.HasPrefix(name, oldBase+"/") {
 		return newBase + name[len(oldBase):]
@@ -238,7 +208,7 @@ func extractLocal(ctx context.Context, content io.Reader, src copyInfo, dstPath 
 		return err
 	}
 	// One pass renames the entries and refuses escaping links.
-	content = mapTar(content, func(hdr *tar.Header) error {
+	content = archive.MapTar(content, func(hdr *tar.Header) error {
 		if from != "" {
 			rebaseHeader(hdr, from, to)
 		}

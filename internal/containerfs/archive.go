@@ -200,44 +200,22 @@ func Extract(ctx context.Context, root *safepath.Root, unsafeDir string, r io.Re
 // that would replace a directory in dst with a non-directory or a
 // non-directory with a directory.
 func filterEntries(r io.Reader, dst *safepath.Root, opts ExtractOptions) *io.PipeReader {
-	pr, pw := io.Pipe()
-	go func() {
-		tr, tw := tar.NewReader(r), tar.NewWriter(pw)
-		var err error
-		for {
-			var hdr *tar.Header
-			if hdr, err = tr.Next(); err != nil {
-				break
-			}
-			if opts.Owner != nil {
-				hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = opts.Owner.UID, opts.Owner.GID, "", ""
-			}
-			if st, serr := dst.Lstat(hdr.Name); opts.NoOverwriteDirNonDir && serr == nil {
-				isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
-				name := "/" + safepath.Clean(hdr.Name)
-				switch {
-				case isDir && hdr.Typeflag != tar.TypeDir:
-					err = errdefs.InvalidParameterf("cannot overwrite directory %q with non-directory %q", name, name)
-				case !isDir && hdr.Typeflag == tar.TypeDir:
-					err = errdefs.InvalidParameterf("cannot overwrite non-directory %q with directory %q", name, name)
-				}
-				if err != nil {
-					break
-				}
-			}
-			if err = tw.WriteHeader(hdr); err != nil {
-				break
-			}
-			if _, err = io.Copy(tw, tr); err != nil {
-				break
+	return archive.MapTar(r, func(hdr *tar.Header) error {
+		if opts.Owner != nil {
+			hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = opts.Owner.UID, opts.Owner.GID, "", ""
+		}
+		if st, serr := dst.Lstat(hdr.Name); opts.NoOverwriteDirNonDir && serr == nil {
+			isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+			name := "/" + safepath.Clean(hdr.Name)
+			switch {
+			case isDir && hdr.Typeflag != tar.TypeDir:
+				return errdefs.InvalidParameterf("cannot overwrite directory %q with non-directory %q", name, name)
+			case !isDir && hdr.Typeflag == tar.TypeDir:
+				return errdefs.InvalidParameterf("cannot overwrite non-directory %q with directory %q", name, name)
 			}
 		}
-		if err == io.EOF {
-			err = tw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	return pr
+		return nil
+	})
 }
 
 // Export streams the whole view as a tar, entries named relative to the
