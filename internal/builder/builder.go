@@ -39,6 +39,14 @@ type Backend interface {
 	TagImage(ctx context.Context, id digest.Digest, ref string) error
 }
 
+// Puller is a Backend that can fetch an image from its registry: FROM of
+// an image that is not here, or of any image with --pull, pulls it first,
+// as Docker's classic builder does.
+type Puller interface {
+	// PullImage pulls ref, writing progress lines to out.
+	PullImage(ctx context.Context, ref string, out io.Writer) error
+}
+
 // Output receives the build's progress. Text goes to Write as Docker's
 // classic builder prints it; the final image ID also goes to Aux.
 type Output = backend.BuildOutput

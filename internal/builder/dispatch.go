@@ -125,7 +125,7 @@ func (b *build) from(i int, stage *instructions.Stage) (*stageState, error) {
 	case base == "":
 		return nil, errdefs.InvalidParameterf("base name (%s) should not be blank", stage.BaseName)
 	default:
-		img, err := b.bd.b.Image(b.ctx, base)
+		img, err := b.baseImage(base)
 		if err != nil {
 			return nil, err
 		}
@@ -498,4 +498,35 @@ func cloneConfig(c dockerspec.DockerOCIImageConfig) dockerspec.DockerOCIImageCon
 		c.ExposedPorts = p
 	}
 	return c
+}
+
+// baseImage resolves a FROM image, pulling it first with --pull or when it
+// is not here (an image ID is never pulled).
+func (b *build) baseImage(ref string) (*image.Image, error) {
+	p, canPull := b.bd.b.(Puller)
+	if !b.opts.Pull || !canPull {
+		img, err := b.bd.b.Image(b.ctx, ref)
+		if err == nil || !canPull || !errdefs.IsNotFound(err) || looksLikeImageID(ref) {
+			return img, err
+		}
+	}
+	if err := p.PullImage(b.ctx, ref, b.out); err != nil {
+		return nil, err
+	}
+	return b.bd.b.Image(b.ctx, ref)
+}
+
+// looksLikeImageID reports a full or short hex image ID, which names a
+// local image only.
+func looksLikeImageID(ref string) bool {
+	ref = strings.TrimPrefix(ref, "sha256:")
+	if len(ref) < 12 || len(ref) > 64 {
+		return false
+	}
+	for _, c := range ref {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
 }

@@ -2,16 +2,19 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	apibuild "github.com/moby/moby/api/types/build"
 	apicontainer "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/opencontainers/go-digest"
 
 	"berth/internal/backend"
 	"berth/internal/builder"
+	"berth/internal/errdefs"
 	"berth/internal/image"
 )
 
@@ -22,8 +25,8 @@ type Builds struct {
 }
 
 // newBuilds wires the builder to the container and image services.
-func newBuilds(dataRoot string, c *Containers, imgs *Images) (*Builds, error) {
-	b, err := builder.New(dataRoot, &buildBackend{c: c, imgs: imgs})
+func newBuilds(dataRoot string, c *Containers, imgs *Images, dist *Distribution) (*Builds, error) {
+	b, err := builder.New(dataRoot, &buildBackend{c: c, imgs: imgs, dist: dist})
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +90,25 @@ func (s *Images) inUse(id digest.Digest) bool {
 type buildBackend struct {
 	c    *Containers
 	imgs *Images
+	dist *Distribution // nil: FROM never pulls
+}
+
+// PullImage pulls a FROM image anonymously, printing the pull's status
+// lines (not its progress bars) into the build's output.
+func (b *buildBackend) PullImage(ctx context.Context, ref string, out io.Writer) error {
+	if b.dist == nil {
+		return errdefs.NotFoundf("No such image: %s", ref)
+	}
+	return b.dist.Pull(ctx, ref, nil, false, nil, func(m jsonstream.Message) {
+		if m.Status == "" || m.Progress != nil && m.Progress.Total > 0 {
+			return
+		}
+		if m.ID != "" {
+			fmt.Fprintf(out, "%s: %s\n", m.ID, m.Status)
+		} else {
+			fmt.Fprintf(out, "%s\n", m.Status)
+		}
+	})
 }
 
 func (b *buildBackend) Image(ctx context.Context, ref string) (*image.Image, error) {

@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, err
 	d.DiskUsage = &DiskUsage{images: d.Images, containers: d.Containers, volumes: vols}
 	d.Networks = &Networks{mgr: netw, containers: d.Containers}
 	d.System = &System{cfg: cfg, containers: store, images: imgs, events: bus}
-	if d.Builds, err = newBuilds(cfg.DataRoot, d.Containers, d.Images); err != nil {
+	if d.Builds, err = newBuilds(cfg.DataRoot, d.Containers, d.Images, d.Distribution); err != nil {
 		imgs.Close()
 		return nil, fmt.Errorf("opening the builder: %w", err)
 	}
