@@ -53,7 +53,8 @@ func TestEventFilters(t *testing.T) {
 				args []string
 				want []string
 			}{
-				{"container", []string{"--filter", "container=" + a, "--format", "{{.Action}}"}, []string{"create", "start", "die", "destroy"}},
+				// An attached run attaches before it starts, as dockerd reports it.
+				{"container", []string{"--filter", "container=" + a, "--format", "{{.Action}}"}, []string{"create", "attach", "start", "die", "destroy"}},
 				{"container and event", []string{"-f", "container=" + a, "-f", "container=" + b, "-f", "event=die", "--format", "{{.Actor.Attributes.name}}"}, []string{a, b}},
 				{"label", []string{"-f", "label=team=blue", "-f", "event=create", "--format", "{{.Actor.Attributes.name}} {{.Actor.Attributes.team}}"}, []string{b + " blue"}},
 				{"type and image", []string{"-f", "type=container", "-f", "image=busybox", "-f", "event=destroy", "--format", "{{.Type}} {{.Actor.Attributes.name}}"}, []string{"container " + a}},
