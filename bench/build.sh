@@ -85,6 +85,8 @@ tag=bbuild$$
 ns_docker=$tag-docker
 berth_pid= docker_pid=
 
+# Own names for berth's host objects, so nothing of the host's is touched.
+net_prefix=berthb$(printf '%04x' $((RANDOM % 65536)))
 cleanup() {
 	set +e
 	echo "cleaning up..." >&2
@@ -106,6 +108,9 @@ cleanup() {
 	else
 		rm -rf "$work"
 	fi
+	# berth's own bridge, veths and nftables table, named by this run's prefix
+	for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$net_prefix"); do ip link del "$l" 2>/dev/null; done
+	nft delete table ip "$net_prefix" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -151,7 +156,7 @@ bench() {
 echo "berth..." >&2
 export BERTH_HOST=unix://$work/b-run/berth.sock
 "$work/berth" daemon --data-root "$work/b-data" --exec-root "$work/b-run" -H "$BERTH_HOST" \
-	--cgroup-parent "$tag-berth" >"$work/berth.log" 2>&1 &
+	--net-prefix "$net_prefix" --bridge "${net_prefix}0" --cgroup-parent "$tag-berth" >"$work/berth.log" 2>&1 &
 berth_pid=$!
 for _ in $(seq 1 100); do "$work/berth" version >/dev/null 2>&1 && break; sleep 0.1; done
 "$work/berth" import "$work/busybox.tar" busybox >/dev/null || die "berth import failed: $(tail -2 "$work/berth.log")"
