@@ -8,11 +8,12 @@
 #   - cp DIR box:/in        (into a running container's writable layer)
 #   - cp box:/in OUTDIR     (back out)
 #   - cp box:/in -          (out as a tar stream, to /dev/null)
+#   - commit box            (after the container wrote CHANGE_MB megabytes)
 # checks the copy came back byte for byte, and prints the medians and the
 # ratios against Docker.
 #
 # Run by hand, as root, from anywhere in the repo:  bench/fs.sh
-# Knobs: SIZE_MB=200, FILES=50, R=5, SKIP_DOCKER=1.
+# Knobs: SIZE_MB=200, FILES=50, CHANGE_MB=100, R=5, SKIP_DOCKER=1.
 # Docker is Debian's docker.io started on its own roots in its own network
 # namespace, as in bench/run-latency.sh. Everything started is stopped and
 # removed at exit.
@@ -21,6 +22,7 @@ set -uo pipefail
 SIZE_MB=${SIZE_MB:-200}
 FILES=${FILES:-50}
 R=${R:-5}
+CHANGE_MB=${CHANGE_MB:-100}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$PATH:/usr/local/go/bin"
 
@@ -121,6 +123,18 @@ bench_engine() {
 	T[$e.in]=$(median "$work/$e.in")
 	T[$e.out]=$(median "$work/$e.out")
 	T[$e.stream]=$(median "$work/$e.stream")
+	# commit of a container whose writable layer holds a CHANGE_MB change
+	"$@" exec box sh -c "rm -rf /in && head -c $((CHANGE_MB * 1048576)) /dev/urandom >/big" >/dev/null ||
+		{ log "$e: writing the change failed"; return 1; }
+	: >"$work/$e.commit"
+	for ((i = 0; i <= R; i++)); do
+		t0=$(now_ns)
+		"$@" commit box "benchcommit:$i" >/dev/null || { log "$e: commit failed"; return 1; }
+		t1=$(now_ns)
+		((i > 0)) && echo "$(((t1 - t0) / 1000000))" >>"$work/$e.commit"
+		"$@" rmi "benchcommit:$i" >/dev/null 2>&1
+	done
+	T[$e.commit]=$(median "$work/$e.commit")
 	"$@" rm -f box >/dev/null 2>&1
 }
 
@@ -157,3 +171,4 @@ printf '| metric | berth | Docker | berth / Docker |\n|---|---|---|---|\n'
 printf '| cp dir into a running container | %s ms | %s ms | %s |\n' "${T[berth.in]:--}" "${T[docker.in]:--}" "$(ratio in)"
 printf '| cp dir out of a running container | %s ms | %s ms | %s |\n' "${T[berth.out]:--}" "${T[docker.out]:--}" "$(ratio out)"
 printf '| cp dir out as a tar stream (-) | %s ms | %s ms | %s |\n' "${T[berth.stream]:--}" "${T[docker.stream]:--}" "$(ratio stream)"
+printf '| commit of a %s MB change | %s ms | %s ms | %s |\n' "$CHANGE_MB" "${T[berth.commit]:--}" "${T[docker.commit]:--}" "$(ratio commit)"
