@@ -54,6 +54,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 in_ns() { nsenter --net="/run/netns/$ns" "$@"; }
+# bg_ns starts a command in the namespace in the background; $! is then its
+# own PID (nsenter execs it), so cleanup can end it.
+bg_ns() { exec nsenter --net="/run/netns/$ns" "$@"; }
 
 # median FILE: the middle of the numbers in FILE.
 median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} printf "%.3f", a[int((NR+1)/2)]}'; }
@@ -78,7 +81,7 @@ storage:
 http:
   addr: $reg
 EOF
-in_ns /usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+bg_ns /usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
 
@@ -110,7 +113,7 @@ time_pulls() {
 # ---------------------------------------------------------------- berth
 echo "berth..." >&2
 export BERTH_HOST=unix://$work/b-run/berth.sock
-in_ns "$work/berth" daemon --data-root "$work/b-data" --exec-root "$work/b-run" -H "$BERTH_HOST" \
+bg_ns "$work/berth" daemon --data-root "$work/b-data" --exec-root "$work/b-run" -H "$BERTH_HOST" \
 	--cgroup-parent "$tag-berth" >"$work/berth.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do "$work/berth" version >/dev/null 2>&1 && break; sleep 0.1; done
@@ -137,7 +140,7 @@ if [[ ${SKIP_DOCKER:-} != 1 ]]; then
 	command -v dockerd >/dev/null || install_pkgs docker.io || WHY[docker]="docker.io not installed"
 	if command -v dockerd >/dev/null && command -v docker >/dev/null; then
 		mkdir -p "$work/d-run" "$work/d-data" "$work/docker-config"
-		in_ns dockerd --data-root "$work/d-data" --exec-root "$work/d-run" -H "unix://$work/d-run/docker.sock" \
+		bg_ns dockerd --data-root "$work/d-data" --exec-root "$work/d-run" -H "unix://$work/d-run/docker.sock" \
 			--pidfile "$work/d-run/docker.pid" --cgroup-parent "/$tag-docker" --bridge none \
 			>"$work/dockerd.log" 2>&1 &
 		pids+=($!)
