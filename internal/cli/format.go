@@ -194,3 +194,15 @@ func marshalNoEscape(v any) ([]byte, error) {
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
+
+// listTemplate is the template a list command uses: quietTmpl with -q,
+// def when no --format (or "table") is given, the user's format otherwise.
+func listTemplate(format string, quiet bool, quietTmpl, def string) string {
+	switch {
+	case format != "" && format != "table":
+		return format
+	case quiet:
+		return quietTmpl
+	}
+	return def
+}

@@ -64,13 +64,7 @@ func runHistory(ctx context.Context, c *berthCLI, opts *historyOptions) error {
 	if err != nil {
 		return err
 	}
-	format := opts.format
-	switch {
-	case opts.quiet && (format == "" || format == "table"):
-		format = "{{.ID}}"
-	case format == "" || format == "table":
-		format = defaultHistoryFormat
-	}
+	format := listTemplate(opts.format, opts.quiet, "{{.ID}}", defaultHistoryFormat)
 	now := time.Now()
 	rows := make([]any, 0, len(res.Items))
 	for _, h := range res.Items {

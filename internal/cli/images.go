@@ -70,16 +70,11 @@ func runImages(ctx context.Context, c *berthCLI, opts *imagesOptions) error {
 	if err != nil {
 		return err
 	}
-	format := opts.format
-	switch {
-	case opts.quiet && (format == "" || format == "table"):
-		format = "{{.ID}}"
-	case format == "" || format == "table":
-		format = defaultImagesFormat
-		if opts.digests {
-			format = defaultImagesDigestsFormat
-		}
+	def := defaultImagesFormat
+	if opts.digests {
+		def = defaultImagesDigestsFormat
 	}
+	format := listTemplate(opts.format, opts.quiet, "{{.ID}}", def)
 	return writeImages(c, res.Items, format, !opts.noTrunc, time.Now())
 }
 

@@ -182,13 +182,7 @@ func runNetworkLs(ctx context.Context, c *berthCLI, o *networkLsOptions) error {
 	if err != nil {
 		return err
 	}
-	format := o.format
-	switch {
-	case o.quiet && (format == "" || format == "table"):
-		format = "{{.ID}}"
-	case format == "" || format == "table":
-		format = defaultNetworksFormat
-	}
+	format := listTemplate(o.format, o.quiet, "{{.ID}}", defaultNetworksFormat)
 	items := res.Items
 	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
 	rows := make([]any, 0, len(items))

@@ -136,13 +136,7 @@ func runVolumeLs(ctx context.Context, c *berthCLI, opts *volumeLsOptions) error 
 	if err != nil {
 		return err
 	}
-	format := opts.format
-	switch {
-	case opts.quiet && (format == "" || format == "table"):
-		format = "{{.Name}}"
-	case format == "" || format == "table":
-		format = defaultVolumesFormat
-	}
+	format := listTemplate(opts.format, opts.quiet, "{{.Name}}", defaultVolumesFormat)
 	items := res.Items
 	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
 	rows := make([]any, 0, len(items))
