@@ -21,11 +21,10 @@ set -uo pipefail
 N=${N:-5}
 MB=${MB:-50}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/bench/lib.sh"
 export PATH="$PATH:/usr/local/go/bin"
 
-log() { printf '  %s\n' "$*" >&2; }
 die() { echo "build-bench: $*" >&2; exit 1; }
-now_ns() { date +%s%N; }
 
 median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} printf "%.0f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -43,74 +42,27 @@ time_runs() {
 	done
 }
 
-pids_matching() {
-	local p
-	for p in /proc/[0-9]*; do
-		[[ ${p#/proc/} == "$$" || ${p#/proc/} == "$BASHPID" ]] && continue
-		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
-	done
-}
-
-kill_matching() {
-	local i pids
-	for i in 1 2 3 4 5; do
-		pids=$(pids_matching "$1")
-		[[ -z $pids ]] && return 0
-		kill -KILL $pids 2>/dev/null
-		sleep 0.2
-	done
-}
-
-cgroup_cleanup() {
-	local d
-	for d in $(find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null); do
-		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-		sleep 0.2
-		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-}
-
-unmount_under() {
-	local i m
-	for i in 1 2 3 4 5; do
-		m=$(awk -v d="$1" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-)
-		[[ -z $m ]] && return 0
-		while read -r p; do umount -l "$p" 2>/dev/null; done <<<"$m"
-	done
-}
-
 [[ $(id -u) == 0 ]] || die "run as root"
 work=$(mktemp -d /tmp/bbuild-XXXXXX)
 tag=bbuild$$
 ns_docker=$tag-docker
 berth_pid= docker_pid=
 
-# Own names for berth's host objects, so nothing of the host's is touched.
-net_prefix=berthb$(printf '%04x' $((RANDOM % 65536)))
 cleanup() {
 	set +e
 	echo "cleaning up..." >&2
 	if [[ -n $berth_pid ]]; then
-		kill -TERM "$berth_pid" 2>/dev/null
-		for _ in $(seq 1 100); do kill -0 "$berth_pid" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$berth_pid" 100
 	fi
 	if [[ -n $docker_pid ]]; then
-		kill -TERM "$docker_pid" 2>/dev/null
-		for _ in $(seq 1 150); do kill -0 "$docker_pid" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$docker_pid" 150
 	fi
 	kill_matching "$work/"
 	cgroup_cleanup "$tag-berth"
 	cgroup_cleanup "$tag-docker"
 	ip netns del "$ns_docker" 2>/dev/null
-	unmount_under "$work"
-	if awk -v d="$work" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
-		echo "not removing $work: mounts remain" >&2
-	else
-		rm -rf "$work"
-	fi
-	# berth's own bridge, veths and nftables table, named by this run's prefix
-	for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$net_prefix"); do ip link del "$l" 2>/dev/null; done
-	nft delete table ip "$net_prefix" 2>/dev/null
+	remove_work "$work"
+	net_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

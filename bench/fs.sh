@@ -24,11 +24,10 @@ FILES=${FILES:-50}
 R=${R:-5}
 CHANGE_MB=${CHANGE_MB:-100}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/bench/lib.sh"
 export PATH="$PATH:/usr/local/go/bin"
 
-log() { printf '  %s\n' "$*" >&2; }
 die() { echo "fs: $*" >&2; exit 1; }
-now_ns() { date +%s%N; }
 median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit} printf "%.1f", a[int((NR+1)/2)]}'; }
 
 [[ $(id -u) == 0 ]] || die "run as root"
@@ -37,40 +36,23 @@ tag=benchfs$$
 ns_docker=$tag-docker
 berth_pid= docker_pid=
 
-unmount_under() {
-	local i m
-	for i in 1 2 3 4 5; do
-		m=$(awk -v d="$1" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-)
-		[[ -z $m ]] && return 0
-		while read -r p; do umount -l "$p" 2>/dev/null; done <<<"$m"
-	done
-}
-
-# Own names for berth's host objects, so nothing of the host's is touched.
-net_prefix=berthb$(printf '%04x' $((RANDOM % 65536)))
 cleanup() {
 	set +e
 	echo "cleaning up..." >&2
 	if [[ -n $berth_pid ]]; then
 		"$work/berth" rm -f box >/dev/null 2>&1
-		kill -TERM "$berth_pid" 2>/dev/null
-		for _ in $(seq 1 100); do kill -0 "$berth_pid" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$berth_pid" 100
 	fi
 	if [[ -n $docker_pid ]]; then
 		docker_cli rm -f box >/dev/null 2>&1
-		kill -TERM "$docker_pid" 2>/dev/null
-		for _ in $(seq 1 150); do kill -0 "$docker_pid" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$docker_pid" 150
 	fi
+	kill_matching "$work/"
+	cgroup_cleanup "$tag-berth"
+	cgroup_cleanup "$tag-docker"
 	ip netns del "$ns_docker" 2>/dev/null
-	unmount_under "$work"
-	if awk -v d="$work" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
-		echo "not removing $work: mounts remain" >&2
-	else
-		rm -rf "$work"
-	fi
-	# berth's own bridge, veths and nftables table, named by this run's prefix
-	for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$net_prefix"); do ip link del "$l" 2>/dev/null; done
-	nft delete table ip "$net_prefix" 2>/dev/null
+	remove_work "$work"
+	net_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

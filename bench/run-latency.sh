@@ -30,12 +30,10 @@ N=${N:-20}
 M=${M:-10}
 NS=${NS:-5}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/bench/lib.sh"
 export PATH="$PATH:/usr/local/go/bin"
 
-log() { printf '  %s\n' "$*" >&2; }
 die() { echo "run-latency: $*" >&2; exit 1; }
-
-now_ns() { date +%s%N; }
 
 # percentile P FILE: the P-th percentile (nearest rank) of the numbers in FILE.
 percentile() {
@@ -55,61 +53,6 @@ time_runs() {
 		timeout 60 "$@" >/dev/null 2>&1 || { log "run failed: $*"; return 1; }
 		t1=$(now_ns)
 		echo "$(((t1 - t0) / 1000))" | awk '{printf "%.3f\n", $1/1000}' >>"$out"
-	done
-}
-
-# pids_matching STR: processes whose argv mentions STR (our unique roots).
-pids_matching() {
-	local p
-	for p in /proc/[0-9]*; do
-		[[ ${p#/proc/} == "$$" || ${p#/proc/} == "$BASHPID" ]] && continue
-		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
-	done
-}
-
-# rss_kb PID...: summed VmRSS in kB.
-rss_kb() {
-	local sum=0 p v
-	for p in "$@"; do
-		v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
-		sum=$((sum + ${v:-0}))
-	done
-	echo "$sum"
-}
-
-# kill_matching STR: SIGKILL every process whose argv mentions STR.
-kill_matching() {
-	local i pids
-	for i in 1 2 3 4 5; do
-		pids=$(pids_matching "$1")
-		[[ -z $pids ]] && return 0
-		kill -KILL $pids 2>/dev/null
-		sleep 0.2
-	done
-}
-
-# cgroup_cleanup NAME: kill what is in cgroups named NAME and remove them.
-cgroup_cleanup() {
-	local dirs d pids
-	dirs=$(find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null)
-	[[ -z $dirs ]] && return 0
-	for d in $dirs; do
-		pids=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)
-		[[ -n $pids ]] && kill -KILL $pids 2>/dev/null
-	done
-	sleep 0.2
-	for d in $dirs; do
-		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-}
-
-# unmount_under DIR: detach every mount at or below DIR, deepest first.
-unmount_under() {
-	local i m
-	for i in 1 2 3 4 5; do
-		m=$(awk -v d="$1" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-)
-		[[ -z $m ]] && return 0
-		while read -r p; do umount -l "$p" 2>/dev/null; done <<<"$m"
 	done
 }
 
@@ -163,20 +106,16 @@ cg_docker=$tag-docker
 cg_podman=$tag-podman
 berth_pid= docker_pid=
 
-# Own names for berth's host objects, so nothing of the host's is touched.
-net_prefix=berthb$(printf '%04x' $((RANDOM % 65536)))
 cleanup() {
 	set +e
 	echo "cleaning up..." >&2
 	if [[ -n $berth_pid ]]; then
 		BERTH_HOST=unix://$work/b-run/berth.sock timeout 60 "$work/berth" rm -f $(BERTH_HOST=unix://$work/b-run/berth.sock timeout 20 "$work/berth" ps -aq 2>/dev/null) >/dev/null 2>&1
-		kill -TERM "$berth_pid" 2>/dev/null
-		for _ in $(seq 1 100); do kill -0 "$berth_pid" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$berth_pid" 100
 	fi
 	if [[ -n $docker_pid ]]; then
 		docker_cli rm -f $(docker_cli ps -aq 2>/dev/null) >/dev/null 2>&1
-		kill -TERM "$docker_pid" 2>/dev/null
-		for _ in $(seq 1 150); do kill -0 "$docker_pid" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$docker_pid" 150
 	fi
 	kill_matching "$work/"
 	cgroup_cleanup "$cg_berth"
@@ -184,15 +123,8 @@ cleanup() {
 	cgroup_cleanup "$cg_podman"
 	ip netns del "$ns_docker" 2>/dev/null
 	ip netns del "$ns_podman" 2>/dev/null
-	unmount_under "$work"
-	if awk -v d="$work" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
-		echo "not removing $work: mounts remain" >&2
-	else
-		rm -rf "$work"
-	fi
-	# berth's own bridge, veths and nftables table, named by this run's prefix
-	for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$net_prefix"); do ip link del "$l" 2>/dev/null; done
-	nft delete table ip "$net_prefix" 2>/dev/null
+	remove_work "$work"
+	net_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
