@@ -61,6 +61,7 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	if len(filepath.Join(opts.StateDir, socketFile)) >= 108 {
 		return nil, errdefs.InvalidParameterf("shim: state dir %q is too long for a unix socket", opts.StateDir)
 	}
+	WarmCgroups()
 	if err := os.MkdirAll(opts.StateDir, 0o711); err != nil {
 		return nil, errdefs.System(err)
 	}

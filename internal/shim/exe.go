@@ -81,12 +81,11 @@ func cloneSelf() (*os.File, error) {
 // a goroutine, and returns at once. The move changes nothing, but the
 // kernel's first write to any cgroup.procs takes a global lock whose writer
 // side waits for an RCU grace period (~10 ms on cgroup v1 here); writers
-// that follow within about a grace period do not wait. Start does not call
-// it: the caller does, once, as soon as it knows a container will start
-// (the daemon, before it mounts the rootfs), so that the wait overlaps its
-// own preparation and the shim's start instead of delaying the
-// container's init, whose cgroups libcontainer joins a few milliseconds
-// later.
+// that follow within about a grace period do not wait. Start calls it; the
+// daemon may call it earlier, as soon as it knows a container will start,
+// so that the wait overlaps its own preparation and the shim's start
+// instead of delaying the container's init, whose cgroups libcontainer
+// joins a few milliseconds later.
 func WarmCgroups() {
 	dir, err := ownCgroupDir()
 	if err != nil {
